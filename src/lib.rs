@@ -1,0 +1,1 @@
+//! The spindle runtime: Flink-style resource management on YARN.
