@@ -17,3 +17,5 @@ pub mod proto {
     #![allow(clippy::all, missing_docs)]
     include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 }
+
+pub mod records;
