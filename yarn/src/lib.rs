@@ -18,4 +18,5 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 }
 
+pub mod credentials;
 pub mod records;
