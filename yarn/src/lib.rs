@@ -18,5 +18,6 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 }
 
+pub mod conf;
 pub mod credentials;
 pub mod records;
