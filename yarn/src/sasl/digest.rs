@@ -241,8 +241,9 @@ impl Response {
             .map_err(|_| SaslError::new(format!("invalid nonce count {nc_text:?}")))?;
         let qop = match single(&d, "qop")? {
             None => Qop::Auth,
-            Some(q) => Qop::from_token(q)
-                .ok_or_else(|| SaslError::new(format!("unknown qop {q:?}")))?,
+            Some(q) => {
+                Qop::from_token(q).ok_or_else(|| SaslError::new(format!("unknown qop {q:?}")))?
+            }
         };
         let cipher = match single(&d, "cipher")? {
             None => None,
@@ -349,9 +350,15 @@ impl DigestMd5Client {
         self.respond_with_cnonce(challenge, &random_nonce())
     }
 
-    fn respond_with_cnonce(&mut self, challenge: &[u8], cnonce: &str) -> Result<Vec<u8>, SaslError> {
+    fn respond_with_cnonce(
+        &mut self,
+        challenge: &[u8],
+        cnonce: &str,
+    ) -> Result<Vec<u8>, SaslError> {
         if !matches!(self.state, ClientState::Start) {
-            return Err(SaslError::new("a second challenge arrived after the response"));
+            return Err(SaslError::new(
+                "a second challenge arrived after the response",
+            ));
         }
         let ch = Challenge::parse(challenge)?;
         let qop = self
@@ -363,8 +370,14 @@ impl DigestMd5Client {
                 SaslError::new(format!(
                     "no common protection level: the server offers {:?}, this client accepts {:?} \
                      (check hadoop.rpc.protection on both sides)",
-                    ch.qops.iter().map(|q| q.protection_name()).collect::<Vec<_>>(),
-                    self.accept.iter().map(|q| q.protection_name()).collect::<Vec<_>>()
+                    ch.qops
+                        .iter()
+                        .map(|q| q.protection_name())
+                        .collect::<Vec<_>>(),
+                    self.accept
+                        .iter()
+                        .map(|q| q.protection_name())
+                        .collect::<Vec<_>>()
                 ))
             })?;
         let cipher = if qop == Qop::AuthConf {
@@ -380,7 +393,14 @@ impl DigestMd5Client {
             None
         };
         let realm = ch.realms.first().cloned().unwrap_or_default();
-        let ha1 = session_key(&self.username, &realm, &self.password, &ch.nonce, cnonce, None);
+        let ha1 = session_key(
+            &self.username,
+            &realm,
+            &self.password,
+            &ch.nonce,
+            cnonce,
+            None,
+        );
         let nc = 1;
         let response = response_value(&ha1, &ch.nonce, nc, cnonce, qop, &self.digest_uri, true);
         let rspauth = response_value(&ha1, &ch.nonce, nc, cnonce, qop, &self.digest_uri, false);
@@ -541,7 +561,9 @@ impl DigestMd5Server {
         if let Some(authzid) = &r.authzid
             && authzid != &r.username
         {
-            return Err(SaslError::new("authorization id differs from the authentication id").into());
+            return Err(
+                SaslError::new("authorization id differs from the authentication id").into(),
+            );
         }
         let password = password_for(&r.username).map_err(VerifyError::Lookup)?;
         let ha1 = session_key(
@@ -591,11 +613,27 @@ mod tests {
         );
         let uri = "imap/elwood.innosoft.com";
         assert_eq!(
-            response_value(&ha1, "OA6MG9tEQGm2hh", 1, "OA6MHXh6VqTrRk", Qop::Auth, uri, true),
+            response_value(
+                &ha1,
+                "OA6MG9tEQGm2hh",
+                1,
+                "OA6MHXh6VqTrRk",
+                Qop::Auth,
+                uri,
+                true
+            ),
             "d388dad90d4bbd760a152321f2143af7"
         );
         assert_eq!(
-            response_value(&ha1, "OA6MG9tEQGm2hh", 1, "OA6MHXh6VqTrRk", Qop::Auth, uri, false),
+            response_value(
+                &ha1,
+                "OA6MG9tEQGm2hh",
+                1,
+                "OA6MHXh6VqTrRk",
+                Qop::Auth,
+                uri,
+                false
+            ),
             "ea40f60335c427b5527b84dbabcdfffd"
         );
     }
@@ -616,7 +654,11 @@ mod tests {
         let parsed = Response::parse(&response).unwrap();
         assert_eq!(parsed.response, "d388dad90d4bbd760a152321f2143af7");
         assert_eq!(parsed.digest_uri, "imap/elwood.innosoft.com");
-        assert!(client.finish(b"rspauth=00000000000000000000000000000000").is_err());
+        assert!(
+            client
+                .finish(b"rspauth=00000000000000000000000000000000")
+                .is_err()
+        );
         let mut client = DigestMd5Client::new(
             "chris".into(),
             "secret".into(),
@@ -657,12 +699,8 @@ mod tests {
     #[test]
     fn client_and_server_agree_at_every_level() {
         for qop in [Qop::Auth, Qop::AuthInt, Qop::AuthConf] {
-            let (mut c, mut s) = handshake(
-                &[Qop::Auth, Qop::AuthInt, Qop::AuthConf],
-                &[qop],
-                b"pass",
-            )
-            .unwrap();
+            let (mut c, mut s) =
+                handshake(&[Qop::Auth, Qop::AuthInt, Qop::AuthConf], &[qop], b"pass").unwrap();
             assert_eq!((c.qop, s.qop), (qop, qop));
             if qop == Qop::AuthConf {
                 assert_eq!(c.cipher, Some(Cipher::TripleDes), "the JDK's first choice");
@@ -704,7 +742,8 @@ mod tests {
 
     #[test]
     fn client_debug_redacts_the_password() {
-        let client = DigestMd5Client::new("u".into(), "hunter2".into(), "", "default", &[Qop::Auth]);
+        let client =
+            DigestMd5Client::new("u".into(), "hunter2".into(), "", "default", &[Qop::Auth]);
         assert!(!format!("{client:?}").contains("hunter2"));
     }
 

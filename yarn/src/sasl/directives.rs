@@ -20,8 +20,8 @@ pub struct Directive {
 
 /// Parses a directive list. Empty list elements (`a=1,,b=2`) are allowed, as RFC 2831's `#rule` says.
 pub fn parse(input: &[u8]) -> Result<Vec<Directive>, SaslError> {
-    let text = std::str::from_utf8(input)
-        .map_err(|_| SaslError::new("directives are not valid UTF-8"))?;
+    let text =
+        std::str::from_utf8(input).map_err(|_| SaslError::new("directives are not valid UTF-8"))?;
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;

@@ -15,8 +15,10 @@ use super::{Qop, SaslError};
 
 type HmacMd5 = Hmac<Md5>;
 
-const CLIENT_SIGN_MAGIC: &[u8] = b"Digest session key to client-to-server signing key magic constant";
-const SERVER_SIGN_MAGIC: &[u8] = b"Digest session key to server-to-client signing key magic constant";
+const CLIENT_SIGN_MAGIC: &[u8] =
+    b"Digest session key to client-to-server signing key magic constant";
+const SERVER_SIGN_MAGIC: &[u8] =
+    b"Digest session key to server-to-client signing key magic constant";
 const CLIENT_SEAL_MAGIC: &[u8] = b"Digest H(A1) to client-to-server sealing key magic constant";
 const SERVER_SEAL_MAGIC: &[u8] = b"Digest H(A1) to server-to-client sealing key magic constant";
 /// The message type field of every wrapped message (RFC 2831: always 1).
@@ -83,8 +85,14 @@ impl Cipher {
 /// The secret state of one direction's cipher.
 enum CipherState {
     Rc4(Box<Rc4>),
-    Des { cipher: Box<Des>, chain: [u8; 8] },
-    TripleDes { cipher: Box<TdesEde3>, chain: [u8; 8] },
+    Des {
+        cipher: Box<Des>,
+        chain: [u8; 8],
+    },
+    TripleDes {
+        cipher: Box<TdesEde3>,
+        chain: [u8; 8],
+    },
 }
 
 impl CipherState {
@@ -337,7 +345,9 @@ impl Opener {
         }
         let (body, trailer) = token.split_at(token.len() - 6);
         if trailer[0..2] != MESSAGE_TYPE {
-            return Err(SaslError::new("wrapped message has an invalid message type"));
+            return Err(SaslError::new(
+                "wrapped message has an invalid message type",
+            ));
         }
         let seq = u32::from_be_bytes([trailer[2], trailer[3], trailer[4], trailer[5]]);
         let mut body = body.to_vec();
