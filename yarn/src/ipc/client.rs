@@ -411,7 +411,7 @@ async fn connect(shared: &Shared, auth: &Auth) -> Result<Connection, RpcError> {
                 writer.install(sealer);
                 reader.install(opener);
             }
-            tracing::debug!(server = address, qop = %negotiated.qop, "SASL TOKEN authentication complete");
+            tracing::debug!(server = address, qop = %negotiated.qop, cipher = ?negotiated.cipher, "SASL TOKEN authentication complete");
             // TOKEN: the server takes the user from the token; Hadoop's client sends an empty userInfo.
             UserInformationProto::default()
         }
