@@ -12,8 +12,15 @@
 //! - [`amrm`], [`nm`]: the ApplicationMaster and NodeManager clients.
 //! - [`rest`], [`webhdfs`]: the ResourceManager REST and WebHDFS clients.
 
+pub mod ipc;
+pub mod sasl;
+
 pub mod proto {
     //! Protobuf records generated from the project's `.proto` files.
     #![allow(clippy::all, missing_docs)]
     include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 }
+
+pub mod conf;
+pub mod credentials;
+pub mod records;
