@@ -8,6 +8,7 @@
 mod app;
 mod container;
 mod ids;
+mod launch;
 mod resource;
 
 pub use app::{FinalApplicationStatus, UnknownStateError, YarnApplicationState};
@@ -15,6 +16,9 @@ pub use container::{
     Container, ContainerExit, ContainerState, ContainerStatus, ExecutionType, exit_status,
 };
 pub use ids::{ApplicationAttemptId, ApplicationId, ContainerId, IdParseError, NodeId};
+pub use launch::{
+    LaunchContext, LocalResource, LocalResourceType, LocalResourceVisibility, ResourceUrl, UrlError,
+};
 pub use resource::{Priority, Resource};
 
 /// A protobuf record that cannot become a Rust record.
