@@ -159,12 +159,24 @@ struct Property {
 }
 
 /// Hadoop-style properties from `*-site.xml` files and programmatic overrides.
-#[derive(Debug, Clone, Default)]
+///
+/// `Debug` lists the resources and the number of properties, never values (site files can hold
+/// credentials such as object-store keys).
+#[derive(Clone, Default)]
 pub struct Configuration {
     props: HashMap<String, Property>,
     resources: Vec<String>,
     /// Environment for `${env.NAME}`; `None` means the process environment.
     env: Option<HashMap<String, String>>,
+}
+
+impl fmt::Debug for Configuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Configuration")
+            .field("resources", &self.resources)
+            .field("properties", &self.props.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A `host:port` pair as Hadoop writes addresses.

@@ -7,6 +7,7 @@
 
 mod app;
 mod container;
+mod env;
 mod ids;
 mod launch;
 mod resource;
@@ -15,6 +16,7 @@ pub use app::{FinalApplicationStatus, UnknownStateError, YarnApplicationState};
 pub use container::{
     Container, ContainerExit, ContainerState, ContainerStatus, ExecutionType, exit_status,
 };
+pub use env::{ContainerEnv, ContainerEnvError, vars as env_vars};
 pub use ids::{ApplicationAttemptId, ApplicationId, ContainerId, IdParseError, NodeId};
 pub use launch::{
     LaunchContext, LocalResource, LocalResourceType, LocalResourceVisibility, ResourceUrl, UrlError,
