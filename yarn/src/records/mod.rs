@@ -10,6 +10,7 @@ mod container;
 mod env;
 mod ids;
 mod launch;
+mod request;
 mod resource;
 
 pub use app::{FinalApplicationStatus, UnknownStateError, YarnApplicationState};
@@ -21,6 +22,7 @@ pub use ids::{ApplicationAttemptId, ApplicationId, ContainerId, IdParseError, No
 pub use launch::{
     LaunchContext, LocalResource, LocalResourceType, LocalResourceVisibility, ResourceUrl, UrlError,
 };
+pub use request::{ANY, Preemption, ResourceRequest};
 pub use resource::{Priority, Resource};
 
 /// A protobuf record that cannot become a Rust record.
