@@ -75,7 +75,7 @@ impl TryFrom<&pb::ResourceRequestProto> for ResourceRequest {
             .capability
             .as_ref()
             .ok_or(RecordError::missing("ResourceRequestProto", "capability"))?;
-        let etr = p.execution_type_request.clone().unwrap_or_default();
+        let etr = p.execution_type_request.unwrap_or_default();
         Ok(ResourceRequest {
             priority: p.priority.as_ref().map(Priority::from).unwrap_or_default(),
             resource_name: p.resource_name.clone().unwrap_or_else(|| ANY.to_owned()),
