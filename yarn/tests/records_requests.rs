@@ -72,3 +72,35 @@ fn preemption_messages_round_trip() {
     };
     assert!(Preemption::try_from(&bad).is_err());
 }
+
+#[test]
+fn node_reports_round_trip_and_classify_states() {
+    use yarn::records::{NodeId, NodeReport, NodeState};
+    let n = NodeReport {
+        node_id: NodeId::new("w1", 45454),
+        http_address: "w1:8042".into(),
+        rack_name: "/default-rack".into(),
+        used: Resource::new(1024, 1),
+        capability: Resource::new(8192, 8),
+        num_containers: 1,
+        state: NodeState::Lost,
+        health_report: String::new(),
+        last_health_report_time: 5,
+    };
+    let p = pb::NodeReportProto::from(&n);
+    assert_eq!(p.node_state, Some(5), "NS_LOST");
+    let decoded = pb::NodeReportProto::decode(p.encode_to_vec().as_slice()).unwrap();
+    assert_eq!(NodeReport::try_from(&decoded).unwrap(), n);
+    assert!(NodeState::Lost.is_unusable() && NodeState::Decommissioned.is_unusable());
+    assert!(!NodeState::Running.is_unusable() && !NodeState::Decommissioning.is_unusable());
+    let bad = pb::NodeReportProto {
+        node_state: Some(42),
+        ..p
+    };
+    assert!(
+        NodeReport::try_from(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("node_state holds 42")
+    );
+}

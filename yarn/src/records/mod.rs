@@ -10,6 +10,7 @@ mod container;
 mod env;
 mod ids;
 mod launch;
+mod node;
 mod request;
 mod resource;
 
@@ -22,6 +23,7 @@ pub use ids::{ApplicationAttemptId, ApplicationId, ContainerId, IdParseError, No
 pub use launch::{
     LaunchContext, LocalResource, LocalResourceType, LocalResourceVisibility, ResourceUrl, UrlError,
 };
+pub use node::{NodeReport, NodeState};
 pub use request::{ANY, Preemption, ResourceRequest};
 pub use resource::{Priority, Resource};
 
