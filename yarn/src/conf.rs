@@ -1002,6 +1002,19 @@ fn parse_document(xml: &str, file: &str) -> Result<Vec<RawProperty>, ConfError> 
                         ));
                     }
                     seen_root = true;
+                } else if tag == "include" && current.is_none() {
+                    // XInclude is not followed; say so rather than silently missing properties.
+                    let href = e
+                        .try_get_attribute("href")
+                        .ok()
+                        .flatten()
+                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                        .unwrap_or_default();
+                    tracing::warn!(
+                        file,
+                        href,
+                        "XInclude in a Hadoop configuration file is not supported; ignoring it"
+                    );
                 } else if tag == "property" {
                     let mut attrs = (None, None, false);
                     for a in e.attributes() {
