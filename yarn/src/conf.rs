@@ -159,12 +159,24 @@ struct Property {
 }
 
 /// Hadoop-style properties from `*-site.xml` files and programmatic overrides.
-#[derive(Debug, Clone, Default)]
+///
+/// `Debug` lists the resources and the number of properties, never values (site files can hold
+/// credentials such as object-store keys).
+#[derive(Clone, Default)]
 pub struct Configuration {
     props: HashMap<String, Property>,
     resources: Vec<String>,
     /// Environment for `${env.NAME}`; `None` means the process environment.
     env: Option<HashMap<String, String>>,
+}
+
+impl fmt::Debug for Configuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Configuration")
+            .field("resources", &self.resources)
+            .field("properties", &self.props.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A `host:port` pair as Hadoop writes addresses.
@@ -990,6 +1002,19 @@ fn parse_document(xml: &str, file: &str) -> Result<Vec<RawProperty>, ConfError> 
                         ));
                     }
                     seen_root = true;
+                } else if tag == "include" && current.is_none() {
+                    // XInclude is not followed; say so rather than silently missing properties.
+                    let href = e
+                        .try_get_attribute("href")
+                        .ok()
+                        .flatten()
+                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                        .unwrap_or_default();
+                    tracing::warn!(
+                        file,
+                        href,
+                        "XInclude in a Hadoop configuration file is not supported; ignoring it"
+                    );
                 } else if tag == "property" {
                     let mut attrs = (None, None, false);
                     for a in e.attributes() {

@@ -365,3 +365,15 @@ fn host_port_parsing() {
         assert!(HostPort::parse_with_default(bad, 9).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn debug_output_shows_no_values() {
+    let mut c = site();
+    c.set("fs.s3a.secret.key", "VERY-SECRET-VALUE");
+    let text = format!("{c:?}");
+    assert!(
+        !text.contains("VERY-SECRET-VALUE") && !text.contains("rm.example.com"),
+        "{text}"
+    );
+    assert!(text.contains("core-site.xml"), "{text}");
+}
