@@ -26,10 +26,12 @@ cargo build --quiet -p yarn --example distributed_shell || exit 1
 am="${CARGO_TARGET_DIR:-$repo/target}/debug/examples/distributed_shell"
 
 # Each shape: peer options, then the AM's arguments. The AM takes hadoop.rpc.protection from the
-# core-site.xml the peer writes into HADOOP_CONF_DIR, as a real AM does.
+# core-site.xml the peer writes into HADOOP_CONF_DIR, as a real AM does. The peer hands out its surplus
+# one container per ask key (when that key's ask is met), so `--surplus 2` needs two container shapes.
 shapes=(
   "--containers 3 --surplus 1|--containers 3"
-  "--containers 5 --surplus 2 --per-heartbeat 1 --alloc-delay 2 --rpc-protection integrity --empty-token-service|--containers 5"
+  "--containers 5 --surplus 2 --per-heartbeat 1 --alloc-delay 2 --rpc-protection integrity --empty-token-service|--containers 5 --shapes 2"
+  "--containers 5 --surplus 1 --per-heartbeat 1 --alloc-delay 2 --rpc-protection integrity --empty-token-service|--containers 5"
   "--containers 3 --surplus 1 --rpc-protection privacy --token-format protobuf|--containers 3"
   "--containers 4 --surplus 0 --per-heartbeat 2 --rpc-protection authentication --empty-token-service|--containers 4 --memory-mb 256 --vcores 1"
 )

@@ -24,3 +24,6 @@ pub mod proto {
 pub mod conf;
 pub mod credentials;
 pub mod records;
+
+pub mod amrm;
+pub mod nm;
