@@ -17,3 +17,6 @@ pub mod proto {
     #![allow(clippy::all, missing_docs)]
     include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 }
+
+pub mod rest;
+pub mod webhdfs;
