@@ -7,7 +7,7 @@
 //! RM redirects web-service calls to the active one).
 
 mod error;
-mod jaxb;
+pub(crate) mod jaxb;
 pub mod types;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +19,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 pub use error::RestError;
+pub(crate) use error::{body_excerpt, remote_exception};
 pub use jaxb::{Entries, Entry, Long};
 use types::{
     AppAttemptInfo, AppAttemptsResponse, AppInfo, AppResponse, AppState,
@@ -377,14 +378,14 @@ impl RmClient {
                 Ok(resp) => resp,
                 Err(e) if e.is_connect() => {
                     tracing::debug!(%url, error = %e, "ResourceManager unreachable, trying the next");
-                    last_connect_error = Some(error_chain(&e));
+                    last_connect_error = Some(error_chain(&e.without_url()));
                     continue;
                 }
                 Err(e) => {
                     return Err(RestError::Transport {
                         action: action.to_owned(),
                         url: url.to_string(),
-                        reason: error_chain(&e),
+                        reason: error_chain(&e.without_url()),
                     });
                 }
             };
@@ -413,7 +414,7 @@ impl RmClient {
             let bytes = resp.bytes().await.map_err(|e| RestError::Transport {
                 action: action.to_owned(),
                 url: url.to_string(),
-                reason: error_chain(&e),
+                reason: error_chain(&e.without_url()),
             })?;
             return Ok(Answer {
                 url,
