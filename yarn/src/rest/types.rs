@@ -9,7 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::jaxb::{Entries, Long, bare_if_single, boolean, num, one_or_many, opt_num, string};
+use super::jaxb::{
+    Entries, Long, bare_if_single, boolean, num, one_or_many, opt_bool, opt_num, string,
+};
 
 /// Declares a Jersey list response `{"<outer>":{"<inner>":[...]}}`, written as `{"<outer>":null}`
 /// when empty (as the ResourceManager does), with conversions from and to a `Vec`.
@@ -930,6 +932,7 @@ pub struct ApplicationSubmissionContext {
     /// Whether the RM cancels the delegation tokens when the app completes (default true).
     #[serde(
         rename = "cancel-tokens-when-complete",
+        deserialize_with = "opt_bool",
         skip_serializing_if = "Option::is_none"
     )]
     pub cancel_tokens_when_complete: Option<bool>,
