@@ -703,3 +703,72 @@ fn entries_build_from_pairs() {
     let env: Entries<String> = [("A", "1".to_owned())].into_iter().collect();
     assert_eq!(env.get("A").map(String::as_str), Some("1"));
 }
+
+#[tokio::test]
+async fn a_standby_that_knows_no_active_rm_is_skipped() {
+    // What a standby RM answers when it cannot name the active one (the 307 has no Location).
+    let lost = serve(|_| {
+        Reply {
+            status: 307,
+            headers: vec![("refresh", "3;url=http://rm1:8088/ws/v1/cluster/apps?next.refresh.interval=1".to_owned())],
+            body: b"Can not find any active RM. Will retry in next 3 seconds.\nHA Zookeeper Connection State: CONNECTED\n".to_vec(),
+        }
+    })
+    .await;
+    let gave_up = serve(|_| Reply {
+        status: 200,
+        headers: vec![("content-type", "text/plain".to_owned())],
+        body: b"There is no active RM right now.\nHA Zookeeper Connection State: CONNECTED\n"
+            .to_vec(),
+    })
+    .await;
+    let active = serve(|_| Reply::json(200, r#"{"apps":null}"#)).await;
+    let rm_client = RmClient::new(&[&lost.url, &gave_up.url, &active.url], Some("alice")).unwrap();
+    assert!(
+        rm_client
+            .apps(&AppsQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(active.requests().len(), 1);
+
+    // With no active RM at all, the error says so.
+    let rm_client = RmClient::new(&[&lost.url, &gave_up.url], Some("alice")).unwrap();
+    let err = rm_client.apps(&AppsQuery::default()).await.unwrap_err();
+    assert!(matches!(err, RestError::NoActive { .. }), "{err:?}");
+    assert!(err.to_string().contains(&gave_up.url), "{err}");
+}
+
+#[tokio::test]
+async fn refusals_with_a_known_cause_say_what_to_change() {
+    let rm = serve(|req| match req.path.as_str() {
+        "/ws/v1/cluster/apps" => Reply::json(
+            403,
+            r#"{"RemoteException":{"exception":"ForbiddenException",
+               "message":"java.lang.Exception: App submission via REST is disabled.",
+               "javaClassName":"org.apache.hadoop.yarn.webapp.ForbiddenException"}}"#,
+        ),
+        _ => Reply::json(
+            401,
+            r#"{"RemoteException":{"exception":"AuthorizationException",
+               "message":"Unable to obtain user name, user not authenticated",
+               "javaClassName":"org.apache.hadoop.security.authorize.AuthorizationException"}}"#,
+        ),
+    })
+    .await;
+    let rm_client = RmClient::new(&[&rm.url], None).unwrap();
+    let err = rm_client.new_application().await.unwrap_err();
+    assert!(err.to_string().contains("user.name"), "{err}");
+    let err = rm_client
+        .submit(&submission("application_1700000000000_0003"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "(HTTP 403 Forbidden); set yarn.webapp.enable-rest-app-submissions to true in the \
+             ResourceManager's yarn-site.xml"
+        ),
+        "{err}"
+    );
+}

@@ -408,14 +408,20 @@ impl RmClient {
                 }
                 continue;
             }
-            if let Some(pos) = self.bases.iter().position(|b| *b == base) {
-                self.current.store(pos, Ordering::Relaxed);
-            }
             let bytes = resp.bytes().await.map_err(|e| RestError::Transport {
                 action: action.to_owned(),
                 url: url.to_string(),
                 reason: error_chain(&e.without_url()),
             })?;
+            if is_standby_notice(&bytes) {
+                // A standby RM that knows of no active one says so in plain text.
+                tracing::debug!(%url, "ResourceManager is standby with no active peer known");
+                redirected = true;
+                continue;
+            }
+            if let Some(pos) = self.bases.iter().position(|b| *b == base) {
+                self.current.store(pos, Ordering::Relaxed);
+            }
             return Ok(Answer {
                 url,
                 status,
@@ -493,6 +499,16 @@ impl Answer {
             reason,
         }
     }
+}
+
+/// Whether a body is the plain-text notice a standby RM writes instead of serving a request.
+fn is_standby_notice(body: &[u8]) -> bool {
+    const NOTICES: [&[u8]; 3] = [
+        b"This is standby RM.",
+        b"Can not find any active RM.",
+        b"There is no active RM right now.",
+    ];
+    NOTICES.iter().any(|n| body.starts_with(n))
 }
 
 /// Parses a ResourceManager web address given by the user (`http://rm:8088`, `rm:8088`).
