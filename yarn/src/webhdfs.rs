@@ -96,6 +96,22 @@ pub enum WebHdfsError {
         /// The connection error.
         reason: String,
     },
+    /// The DataNode the NameNode redirected to could not be connected to.
+    #[error(
+        "{op} {path}: could not connect to the DataNode at {url} that the NameNode redirected to \
+         ({reason}); DataNodes must be reachable from this machine under the host name the NameNode \
+         knows them by (dfs.datanode.http.address, port 9864 by default)"
+    )]
+    DataNodeUnreachable {
+        /// The WebHDFS operation.
+        op: &'static str,
+        /// The HDFS path.
+        path: String,
+        /// The DataNode URL that could not be reached.
+        url: String,
+        /// The connection error.
+        reason: String,
+    },
     /// A request failed after connecting (timeout, reset...).
     #[error("{op} {path} at {url} failed: {reason}")]
     Transport {
@@ -470,7 +486,14 @@ impl WebHdfsClient {
         let resp = req.send().await.map_err(|e| {
             let connect = e.is_connect();
             let reason = error_chain(&e.without_url());
-            if connect {
+            if connect && url.origin() != self.base.origin() {
+                WebHdfsError::DataNodeUnreachable {
+                    op,
+                    path: path.to_owned(),
+                    url: without_query(&url),
+                    reason,
+                }
+            } else if connect {
                 WebHdfsError::Unreachable {
                     op,
                     path: path.to_owned(),

@@ -430,3 +430,26 @@ async fn relative_and_dotted_paths_are_rejected_before_any_request() {
     }
     assert_eq!(*calls.lock().unwrap(), 0);
 }
+
+#[tokio::test]
+async fn an_unreachable_datanode_is_named_as_such() {
+    let down = refused_address().await;
+    let nn = serve(move |req| {
+        Reply::empty(307).with_header("location", format!("{down}{}?op=CREATE", req.path))
+    })
+    .await;
+    let client = WebHdfsClient::new(&nn.url, Some("alice")).unwrap();
+    let err = client
+        .create("/user/alice/x", vec![1u8], &CreateOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WebHdfsError::DataNodeUnreachable { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("the DataNode at http://127.0.0.1:"),
+        "{err}"
+    );
+}
