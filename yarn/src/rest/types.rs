@@ -4,8 +4,8 @@
 //! this module reads them, and the embedded mini cluster writes them, so both ends agree with real
 //! YARN by construction. Reading is tolerant of what Jersey produces (`{"apps":null}` for an empty
 //! list, a bare object for a one-element list, numbers as strings, unknown fields); writing produces
-//! Hadoop's own shape. Ids stay strings here (`application_1700000000000_0001`); typed ids live in
-//! [`crate::records`]-level code that maps them.
+//! Hadoop's own shape. Ids stay strings here (`application_1700000000000_0001`), exactly as on the
+//! wire; parsing them into typed ids is the caller's business.
 
 use serde::{Deserialize, Serialize};
 
@@ -869,6 +869,9 @@ pub struct ContainerInfo {
     /// Elapsed, ms.
     #[serde(deserialize_with = "num")]
     pub elapsed_time: i64,
+    /// Diagnostics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnostics_info: Option<String>,
     /// Logs URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_url: Option<String>,
