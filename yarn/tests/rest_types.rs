@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 use yarn::rest::types::{
     AppInfo, AppResponse, AppState, ApplicationSubmissionContext, AppsResponse, Commands,
-    CredentialsInfo, NewApplication, NodeInfo, NodesResponse, RemoteExceptionData,
-    RemoteExceptionResponse, ResourceInfo, SchedulerInfo, SchedulerResponse,
+    CredentialsInfo, NewApplication, NodeInfo, NodesResponse, RemoteExceptionResponse,
+    ResourceInfo, SchedulerInfo, SchedulerResponse,
 };
 
 /// The submission body as Hadoop's documentation writes it (numbers as strings, a bare command).
@@ -289,13 +289,11 @@ fn app_state_and_remote_exception_shapes() {
         .unwrap(),
         json!({"state": "KILLED"})
     );
-    let e = RemoteExceptionResponse {
-        remote_exception: RemoteExceptionData {
-            exception: "NotFoundException".to_owned(),
-            message: "app not found".to_owned(),
-            java_class_name: "org.apache.hadoop.yarn.webapp.NotFoundException".to_owned(),
-        },
-    };
+    let e = RemoteExceptionResponse::new(
+        "NotFoundException",
+        "org.apache.hadoop.yarn.webapp.NotFoundException",
+        "app not found",
+    );
     let v: Value = serde_json::to_value(&e).unwrap();
     assert_eq!(
         v,

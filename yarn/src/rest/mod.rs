@@ -170,8 +170,8 @@ impl RmClient {
         Ok(r.cluster_metrics)
     }
 
-    /// `GET /ws/v1/cluster/nodes[?states=..]`: nodes in any of `states` (all if empty; the RM then
-    /// lists only nodes that are not decommissioned, lost...: see its documentation).
+    /// `GET /ws/v1/cluster/nodes[?states=..]`: nodes in any of `states` (`RUNNING`, `UNHEALTHY`,
+    /// `LOST`, ...), or every node the RM knows when `states` is empty.
     pub async fn nodes(&self, states: &[&str]) -> Result<Vec<NodeInfo>, RestError> {
         let mut query = Vec::new();
         if !states.is_empty() {

@@ -1151,6 +1151,20 @@ pub struct RemoteExceptionResponse {
     pub remote_exception: RemoteExceptionData,
 }
 
+impl RemoteExceptionResponse {
+    /// An error body, e.g. `("NotFoundException", "org.apache.hadoop.yarn.webapp.NotFoundException",
+    /// "app with id: ... not found")`.
+    pub fn new(exception: &str, java_class_name: &str, message: impl Into<String>) -> Self {
+        RemoteExceptionResponse {
+            remote_exception: RemoteExceptionData {
+                exception: exception.to_owned(),
+                message: message.into(),
+                java_class_name: java_class_name.to_owned(),
+            },
+        }
+    }
+}
+
 /// A Java exception, as a web service reports it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
