@@ -375,7 +375,7 @@ impl WebHdfsClient {
         let first = self
             .call(Method::PUT, "CREATE", path, &params, None)
             .await?;
-        let datanode = first.redirect_target()?;
+        let datanode = self.with_user(first.redirect_target()?);
         let second = self
             .send(Method::PUT, "CREATE", path, datanode, Some(data.into()))
             .await?;
@@ -413,7 +413,7 @@ impl WebHdfsClient {
         if first.status == StatusCode::OK {
             return Ok(first.body);
         }
-        let datanode = first.redirect_target()?;
+        let datanode = self.with_user(first.redirect_target()?);
         let second = self.send(Method::GET, "OPEN", path, datanode, None).await?;
         second.expect(StatusCode::OK)?;
         Ok(second.body)
@@ -554,6 +554,17 @@ impl WebHdfsClient {
             }
         }
         Ok(url)
+    }
+
+    /// The DataNode URL, with our `user.name` if the redirect left it out (a NameNode includes it; a
+    /// gateway may not).
+    fn with_user(&self, mut url: Url) -> Url {
+        if let Some(user) = &self.user {
+            if !url.query_pairs().any(|(k, _)| k == "user.name") {
+                url.query_pairs_mut().append_pair("user.name", user);
+            }
+        }
+        url
     }
 
     fn who(&self) -> String {

@@ -453,3 +453,22 @@ async fn an_unreachable_datanode_is_named_as_such() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_user_goes_to_the_datanode_even_if_the_redirect_leaves_it_out() {
+    let dn = datanode(b"data").await;
+    let dn_url = dn.url.clone();
+    let nn = serve(move |req| {
+        Reply::empty(307).with_header("location", format!("{dn_url}{}?op=OPEN&offset=0", req.path))
+    })
+    .await;
+    let client = WebHdfsClient::new(&nn.url, Some("alice")).unwrap();
+    assert_eq!(&client.open("/user/alice/x").await.unwrap()[..], b"data");
+    let step2 = &dn.requests()[0];
+    assert_eq!(step2.param("user.name"), Some("alice"));
+    assert_eq!(step2.param("offset"), Some("0"));
+    assert_eq!(
+        step2.query.iter().filter(|(k, _)| k == "user.name").count(),
+        1
+    );
+}
