@@ -6,9 +6,12 @@
 //! that over plain HTTP with simple auth (`user.name`). Writes and reads are two steps: the NameNode
 //! answers `307 Temporary Redirect` naming a DataNode, and the data goes to (or comes from) that
 //! DataNode. Redirects are followed by hand so that a `PUT` body is never sent to the NameNode and
-//! every step's error is reported as what it is.
+//! every step's error is reported as what it is. With NameNode HA the client is given every
+//! NameNode's web address and uses whichever is active.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -300,11 +303,13 @@ impl UploadedFile {
     }
 }
 
-/// A WebHDFS client for one NameNode.
+/// A WebHDFS client for one NameNode, or an HA pair (or more) of which one is active.
 #[derive(Debug, Clone)]
 pub struct WebHdfsClient {
     http: reqwest::Client,
-    base: Url,
+    namenodes: Vec<Url>,
+    /// Index in `namenodes` of the one that answered last; tried first next time.
+    active: Arc<AtomicUsize>,
     user: Option<String>,
 }
 
@@ -312,17 +317,39 @@ impl WebHdfsClient {
     /// A client for the NameNode's web address (`http://nn:9870`), acting as `user` with simple auth
     /// (the NameNode's static web user, usually `dr.who`, when `None`).
     pub fn new(url: &str, user: Option<&str>) -> Result<Self, WebHdfsError> {
-        Self::with_timeouts(url, user, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT)
+        Self::with_timeouts(
+            &[url],
+            user,
+            DEFAULT_CONNECT_TIMEOUT,
+            DEFAULT_REQUEST_TIMEOUT,
+        )
     }
 
-    /// [`WebHdfsClient::new`] with explicit connect and request timeouts.
-    pub fn with_timeouts(
-        url: &str,
+    /// A client for HA NameNodes (`dfs.namenode.http-address.<ns>.<nn>` of each): requests go to the
+    /// active one, moving on when a NameNode is unreachable or answers `StandbyException`.
+    pub fn for_namenodes<S: AsRef<str>>(
+        urls: &[S],
+        user: Option<&str>,
+    ) -> Result<Self, WebHdfsError> {
+        Self::with_timeouts(urls, user, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT)
+    }
+
+    /// [`WebHdfsClient::for_namenodes`] with explicit connect and request timeouts.
+    pub fn with_timeouts<S: AsRef<str>>(
+        urls: &[S],
         user: Option<&str>,
         connect_timeout: Duration,
         request_timeout: Duration,
     ) -> Result<Self, WebHdfsError> {
-        let base = parse_base(url)?;
+        let namenodes = urls
+            .iter()
+            .map(|u| parse_base(u.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        if namenodes.is_empty() {
+            return Err(WebHdfsError::Invalid(
+                "no NameNode web address given; expected e.g. http://namenode:9870".to_owned(),
+            ));
+        }
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(connect_timeout)
@@ -331,14 +358,15 @@ impl WebHdfsClient {
             .map_err(|e| WebHdfsError::Invalid(format!("cannot build an HTTP client: {e}")))?;
         Ok(WebHdfsClient {
             http,
-            base,
+            namenodes,
+            active: Arc::new(AtomicUsize::new(0)),
             user: user.map(str::to_owned),
         })
     }
 
-    /// The NameNode's web address.
+    /// The web address of the NameNode that answered last (the active one, with HA).
     pub fn url(&self) -> &Url {
-        &self.base
+        &self.namenodes[self.active.load(Ordering::Relaxed) % self.namenodes.len()]
     }
 
     /// `MKDIRS`: creates the directory and its parents; `permission` defaults to 755.
@@ -347,9 +375,7 @@ impl WebHdfsClient {
         if let Some(p) = permission {
             params.push(("permission", format!("{p:o}")));
         }
-        let answer = self
-            .call(Method::PUT, "MKDIRS", path, &params, None)
-            .await?;
+        let answer = self.call(Method::PUT, "MKDIRS", path, &params).await?;
         answer.expect(StatusCode::OK)?;
         Ok(answer.json::<BooleanResponse>()?.value)
     }
@@ -372,9 +398,7 @@ impl WebHdfsClient {
         if let Some(b) = options.block_size {
             params.push(("blocksize", b.to_string()));
         }
-        let first = self
-            .call(Method::PUT, "CREATE", path, &params, None)
-            .await?;
+        let first = self.call(Method::PUT, "CREATE", path, &params).await?;
         let datanode = self.with_user(first.redirect_target()?);
         let second = self
             .send(Method::PUT, "CREATE", path, datanode, Some(data.into()))
@@ -388,18 +412,14 @@ impl WebHdfsClient {
 
     /// `GETFILESTATUS`.
     pub async fn file_status(&self, path: &str) -> Result<FileStatus, WebHdfsError> {
-        let answer = self
-            .call(Method::GET, "GETFILESTATUS", path, &[], None)
-            .await?;
+        let answer = self.call(Method::GET, "GETFILESTATUS", path, &[]).await?;
         answer.expect(StatusCode::OK)?;
         Ok(answer.json::<FileStatusResponse>()?.file_status)
     }
 
     /// `LISTSTATUS`: the entries of a directory (or the file itself).
     pub async fn list_status(&self, path: &str) -> Result<Vec<FileStatus>, WebHdfsError> {
-        let answer = self
-            .call(Method::GET, "LISTSTATUS", path, &[], None)
-            .await?;
+        let answer = self.call(Method::GET, "LISTSTATUS", path, &[]).await?;
         answer.expect(StatusCode::OK)?;
         Ok(answer
             .json::<FileStatusesResponse>()?
@@ -409,7 +429,7 @@ impl WebHdfsClient {
 
     /// `OPEN`: reads the whole file, following the NameNode's redirect to a DataNode.
     pub async fn open(&self, path: &str) -> Result<Bytes, WebHdfsError> {
-        let first = self.call(Method::GET, "OPEN", path, &[], None).await?;
+        let first = self.call(Method::GET, "OPEN", path, &[]).await?;
         if first.status == StatusCode::OK {
             return Ok(first.body);
         }
@@ -422,9 +442,7 @@ impl WebHdfsClient {
     /// `DELETE`: whether something was deleted (false when `path` did not exist).
     pub async fn delete(&self, path: &str, recursive: bool) -> Result<bool, WebHdfsError> {
         let params = [("recursive", recursive.to_string())];
-        let answer = self
-            .call(Method::DELETE, "DELETE", path, &params, None)
-            .await?;
+        let answer = self.call(Method::DELETE, "DELETE", path, &params).await?;
         answer.expect(StatusCode::OK)?;
         Ok(answer.json::<BooleanResponse>()?.value)
     }
@@ -446,9 +464,13 @@ impl WebHdfsClient {
                 path: local.display().to_string(),
                 source,
             })?;
-        let uri = resource_uri(default_fs, &self.base, remote)?;
+        // Check the URI before uploading; without fs.defaultFS it names the NameNode that took the file.
+        let mut uri = resource_uri(default_fs, self.url(), remote)?;
         self.create(remote, data, options).await?;
         let status = self.file_status(remote).await?;
+        if default_fs.is_none() {
+            uri = resource_uri(None, self.url(), remote)?;
+        }
         Ok(UploadedFile {
             uri,
             size: status.length,
@@ -456,17 +478,35 @@ impl WebHdfsClient {
         })
     }
 
-    /// Sends `op` on `path` to the NameNode.
+    /// Sends `op` on `path` to the active NameNode, moving on to the next one when a NameNode is
+    /// unreachable or standby.
     async fn call(
         &self,
         method: Method,
         op: &'static str,
         path: &str,
         params: &[(&str, String)],
-        body: Option<Bytes>,
     ) -> Result<Answer, WebHdfsError> {
-        let url = self.op_url(op, path, params)?;
-        self.send(method, op, path, url, body).await
+        check_path(path)?;
+        let first = self.active.load(Ordering::Relaxed);
+        let mut last_error = None;
+        for i in 0..self.namenodes.len() {
+            let index = (first + i) % self.namenodes.len();
+            let url = self.op_url(&self.namenodes[index], op, path, params);
+            match self.send(method.clone(), op, path, url, None).await {
+                Err(e @ WebHdfsError::Unreachable { .. }) => last_error = Some(e),
+                Ok(answer) if answer.is_standby() => {
+                    tracing::debug!(url = %self.namenodes[index], "NameNode is standby, trying the next");
+                    last_error = Some(answer.error());
+                }
+                Ok(answer) => {
+                    self.active.store(index, Ordering::Relaxed);
+                    return Ok(answer);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_error.expect("there is at least one NameNode"))
     }
 
     async fn send(
@@ -486,7 +526,7 @@ impl WebHdfsClient {
         let resp = req.send().await.map_err(|e| {
             let connect = e.is_connect();
             let reason = error_chain(&e.without_url());
-            if connect && url.origin() != self.base.origin() {
+            if connect && !self.namenodes.iter().any(|n| n.origin() == url.origin()) {
                 WebHdfsError::DataNodeUnreachable {
                     op,
                     path: path.to_owned(),
@@ -532,9 +572,8 @@ impl WebHdfsClient {
         })
     }
 
-    fn op_url(&self, op: &str, path: &str, params: &[(&str, String)]) -> Result<Url, WebHdfsError> {
-        check_path(path)?;
-        let mut url = self.base.clone();
+    fn op_url(&self, namenode: &Url, op: &str, path: &str, params: &[(&str, String)]) -> Url {
+        let mut url = namenode.clone();
         url.path_segments_mut()
             .expect("a base URL is always http(s)")
             .pop_if_empty()
@@ -553,7 +592,7 @@ impl WebHdfsClient {
                 pairs.append_pair("user.name", user);
             }
         }
-        Ok(url)
+        url
     }
 
     /// The DataNode URL, with our `user.name` if the redirect left it out (a NameNode includes it; a
@@ -618,6 +657,12 @@ impl Answer {
         self.url.join(&location).map_err(|e| {
             self.unexpected(format!("redirect to an invalid location {location:?}: {e}"))
         })
+    }
+
+    /// Whether a NameNode answered that it is standby (`StandbyException`, HTTP 403).
+    fn is_standby(&self) -> bool {
+        !self.status.is_success()
+            && remote_exception(&self.body).is_some_and(|e| e.exception == "StandbyException")
     }
 
     fn error(&self) -> WebHdfsError {

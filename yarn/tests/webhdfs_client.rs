@@ -472,3 +472,42 @@ async fn the_user_goes_to_the_datanode_even_if_the_redirect_leaves_it_out() {
         1
     );
 }
+
+#[tokio::test]
+async fn moves_on_from_a_standby_or_unreachable_namenode() {
+    let down = refused_address().await;
+    let standby = serve(|_| {
+        Reply::json(
+            403,
+            &remote(
+                "StandbyException",
+                "org.apache.hadoop.ipc.StandbyException",
+                "Operation category READ is not supported in state standby. Visit https://s.apache.org/sbnn-error",
+            ),
+        )
+    })
+    .await;
+    let dn = datanode(b"").await;
+    let active = namenode(&dn).await;
+    let client =
+        WebHdfsClient::for_namenodes(&[&down, &standby.url, &active.url], Some("alice")).unwrap();
+    let status = client.file_status("/user/alice/x").await.unwrap();
+    assert_eq!(status.length, 11);
+    assert_eq!(client.url().as_str(), format!("{}/", active.url));
+    // The active NameNode is remembered.
+    client
+        .create("/user/alice/y", vec![7u8], &CreateOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(standby.requests().len(), 1);
+    assert_eq!(active.requests().len(), 2);
+    assert_eq!(dn.requests()[0].body, [7]);
+
+    // Only standbys: the error says so.
+    let client = WebHdfsClient::for_namenodes(&[&standby.url, &down], None).unwrap();
+    let err = client.file_status("/x").await.unwrap_err();
+    assert!(matches!(err, WebHdfsError::Unreachable { .. }), "{err:?}");
+    let client = WebHdfsClient::for_namenodes(&[&down, &standby.url], None).unwrap();
+    let err = client.file_status("/x").await.unwrap_err();
+    assert!(err.to_string().contains("StandbyException"), "{err}");
+}
