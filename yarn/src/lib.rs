@@ -27,3 +27,6 @@ pub mod records;
 
 pub mod amrm;
 pub mod nm;
+
+pub mod rest;
+pub mod webhdfs;
