@@ -1,1 +1,3 @@
 //! The spindle runtime: Flink-style resource management on YARN.
+
+pub mod rpc;
