@@ -322,3 +322,42 @@ proptest! {
         prop_assert!(buf.is_empty());
     }
 }
+
+#[tokio::test]
+async fn silent_connections_are_closed_after_the_handshake_or_heartbeat_timeout() {
+    let s = secret(b"app-secret");
+    let (tx, mut events) = mpsc::channel(16);
+    let mut config = ServerConfig::new(s.clone());
+    config.handshake_timeout = Duration::from_millis(200);
+    config.heartbeat_timeout = Duration::from_millis(200);
+    let server = TaskExecutorServer::bind("127.0.0.1:0", config, tx)
+        .await
+        .unwrap();
+
+    // Connects and never says anything: closed without an answer.
+    let mut silent = TcpStream::connect(server.local_addr()).await.unwrap();
+    let mut rest = Vec::new();
+    within(silent.read_to_end(&mut rest)).await.unwrap();
+    assert!(rest.is_empty());
+
+    // Authenticates, then stops heartbeating: told why, and the AM learns of it.
+    let mut conn = within(connect(&server, "container_quiet", &s))
+        .await
+        .unwrap();
+    let handle = next_connected(&mut events).await;
+    match within(conn.recv()).await.unwrap() {
+        Some(ToTe::Disconnect { reason }) => {
+            assert!(reason.contains("heartbeat timeout"), "{reason}")
+        }
+        other => panic!("expected a Disconnect, got {other:?}"),
+    }
+    match within(events.recv()).await.unwrap() {
+        ServerEvent::Disconnected {
+            connection, reason, ..
+        } => {
+            assert_eq!(connection, handle.connection());
+            assert!(reason.contains("heartbeat timeout"), "{reason}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}

@@ -152,7 +152,8 @@ pub struct TaskDeployment {
 pub enum ToAm {
     /// Register this TaskExecutor and its slots.
     Register(Registration),
-    /// Periodic liveness signal with the current slot report.
+    /// Sent every heartbeat interval with the current slot report; answered with `HeartbeatReply`.
+    /// A TaskExecutor that hears nothing from the ApplicationMaster for the heartbeat timeout gives up.
     Heartbeat { slot_report: SlotReport },
     /// The slot asked for with `RequestSlot` is allocated.
     SlotRequestAck { allocation_id: AllocationId },

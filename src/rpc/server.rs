@@ -341,9 +341,11 @@ async fn run_connection(
             read = tokio::time::timeout(heartbeat_timeout, reader.read_message::<ToAm>()) => {
                 let message = match read {
                     Err(_) => {
-                        return format!(
+                        let reason = format!(
                             "no message from the TaskExecutor for {heartbeat_timeout:?} (heartbeat timeout)"
-                        )
+                        );
+                        let _ = writer.write_message(&ToTe::Disconnect { reason: reason.clone() }).await;
+                        return reason;
                     }
                     Ok(Ok(Some(message))) => message,
                     Ok(Ok(None)) => return "closed by the TaskExecutor".to_string(),
