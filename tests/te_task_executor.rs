@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use spindle::rpc::{
-    AllocationId, JobId, ResourceId, ResourceProfile, Secret, ServerConfig, ServerEvent, SlotId,
+    AllocationId, JobId, ResourceId, Resources, Secret, ServerConfig, ServerEvent, SlotId,
     SlotReport, TaskDeployment, TaskExecutorHandle, TaskExecutorServer, TaskState, ToAm, ToTe,
 };
 use spindle::task_executor::{self, TaskExecutorConfig, TaskExecutorError, task_log_paths};
@@ -24,6 +24,9 @@ async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
 }
 
 const RESOURCE_ID: &str = "container_1700000000000_0001_01_000002";
+const GIB: u64 = 1 << 30;
+/// The default slot of the TaskExecutor under test (2 slots, 2 cores, 2 GiB).
+const DEFAULT_SLOT: Resources = Resources::new(1000, GIB);
 
 /// The ApplicationMaster side, played by the test.
 struct Am {
@@ -72,14 +75,23 @@ impl Am {
         }
     }
 
-    /// Accepts the TaskExecutor's registration with a fast heartbeat.
+    /// Accepts the TaskExecutor's registration with a fast heartbeat. The test AM answers
+    /// heartbeats only when it reads them, so tests that are not about timeouts grant a long one.
     async fn register(&mut self, heartbeat_timeout_ms: u64) -> (TaskExecutorHandle, ToAm) {
+        self.register_with(20, heartbeat_timeout_ms).await
+    }
+
+    async fn register_with(
+        &mut self,
+        heartbeat_interval_ms: u64,
+        heartbeat_timeout_ms: u64,
+    ) -> (TaskExecutorHandle, ToAm) {
         let handle = self.connected().await;
         let registration = self.message().await;
         handle
             .send(ToTe::RegistrationAccepted {
                 instance_id: "instance-1".into(),
-                heartbeat_interval_ms: 20,
+                heartbeat_interval_ms,
                 heartbeat_timeout_ms,
             })
             .unwrap();
@@ -93,10 +105,7 @@ fn start_te(am: &Am, secret: &Secret, log_dir: &Path) -> JoinHandle<Result<(), T
         ResourceId::from(RESOURCE_ID),
         "node1.example.com",
         2,
-        ResourceProfile {
-            cpu_cores: 2.0,
-            memory_mb: 2048,
-        },
+        Resources::new(2000, 2 * GIB),
         log_dir.to_path_buf(),
         secret.clone(),
     );
@@ -120,13 +129,10 @@ fn slot(index: u32) -> SlotId {
 fn request_slot(handle: &TaskExecutorHandle, index: u32, allocation: &str) {
     handle
         .send(ToTe::RequestSlot {
-            slot_id: slot(index),
+            slot_index: Some(index),
             allocation_id: allocation.into(),
             job_id: "job-1".into(),
-            resource_profile: ResourceProfile {
-                cpu_cores: 1.0,
-                memory_mb: 1024,
-            },
+            resources: DEFAULT_SLOT,
         })
         .unwrap();
 }
@@ -173,7 +179,7 @@ async fn allocate(am: &mut Am, handle: &TaskExecutorHandle, index: u32, allocati
             assert_eq!(offers.len(), 1);
             assert_eq!(offers[0].allocation_id, AllocationId::from(allocation));
             assert_eq!(offers[0].slot_index, index);
-            assert_eq!(offers[0].resource_profile.memory_mb, 1024);
+            assert_eq!(offers[0].resources, DEFAULT_SLOT);
         }
         other => panic!("expected a slot offer, got {other:?}"),
     }
@@ -202,7 +208,7 @@ async fn te_registers_and_heartbeats_carry_the_slot_report() {
     let mut am = Am::start(&secret).await;
     let te = start_te(&am, &secret, dir.path());
 
-    let (handle, registration) = am.register(5_000).await;
+    let (handle, registration) = am.register(60_000).await;
     assert_eq!(handle.resource_id().0, RESOURCE_ID);
     let ToAm::Register(registration) = registration else {
         panic!("expected a registration, got {registration:?}");
@@ -210,9 +216,8 @@ async fn te_registers_and_heartbeats_carry_the_slot_report() {
     assert_eq!(registration.resource_id.0, RESOURCE_ID);
     assert_eq!(registration.host, "node1.example.com");
     assert_eq!(registration.number_of_slots, 2);
-    assert_eq!(registration.total_resources.memory_mb, 2048);
-    assert_eq!(registration.default_slot_profile.memory_mb, 1024);
-    assert_eq!(registration.default_slot_profile.cpu_cores, 1.0);
+    assert_eq!(registration.total_resources, Resources::new(2000, 2 * GIB));
+    assert_eq!(registration.default_slot_resources, DEFAULT_SLOT);
     assert_eq!(registration.slot_report.slots.len(), 2);
 
     for _ in 0..3 {
@@ -226,12 +231,28 @@ async fn te_registers_and_heartbeats_carry_the_slot_report() {
 }
 
 #[tokio::test]
+async fn te_answers_a_heartbeat_request_at_once() {
+    let secret = secret();
+    let dir = tempfile::tempdir().unwrap();
+    let mut am = Am::start(&secret).await;
+    let te = start_te(&am, &secret, dir.path());
+    // Periodic heartbeats far apart: the one that comes is the answer to the request.
+    let (handle, _) = am.register_with(3_600_000, 7_200_000).await;
+    handle.send(ToTe::HeartbeatRequest).unwrap();
+    let report = am.heartbeat().await;
+    assert_eq!(report.slots.len(), 2);
+    assert_eq!(report.slots[1].slot_id, slot(1));
+    assert_eq!(report.slots[1].resources, DEFAULT_SLOT);
+    te.abort();
+}
+
+#[tokio::test]
 async fn te_request_slot_is_acked_and_offered_and_free_slot_shows_in_the_next_report() {
     let secret = secret();
     let dir = tempfile::tempdir().unwrap();
     let mut am = Am::start(&secret).await;
     let te = start_te(&am, &secret, dir.path());
-    let (handle, _) = am.register(5_000).await;
+    let (handle, _) = am.register(60_000).await;
 
     allocate(&mut am, &handle, 1, "alloc-1").await;
     let report = am.heartbeat().await;
@@ -255,26 +276,74 @@ async fn te_request_slot_is_acked_and_offered_and_free_slot_shows_in_the_next_re
         }
         other => panic!("expected a failure, got {other:?}"),
     }
-    // A slot of another TaskExecutor is refused too.
+    // A dynamic slot of exactly the asked resources, numbered after the static slots.
+    let half = Resources::new(500, GIB / 2);
     handle
         .send(ToTe::RequestSlot {
-            slot_id: SlotId {
-                resource_id: "container_other".into(),
-                slot_index: 0,
-            },
-            allocation_id: "alloc-3".into(),
+            slot_index: None,
+            allocation_id: "dyn-1".into(),
             job_id: "job-1".into(),
-            resource_profile: registration_profile(),
+            resources: half,
         })
         .unwrap();
-    assert!(matches!(am.reply().await, ToAm::SlotRequestFailed { .. }));
+    assert!(matches!(am.reply().await, ToAm::SlotRequestAck { .. }));
+    match am.reply().await {
+        ToAm::OfferSlots { offers, .. } => {
+            assert_eq!((offers[0].slot_index, offers[0].resources), (2, half))
+        }
+        other => panic!("expected a slot offer, got {other:?}"),
+    }
+    // Half a slot is left: the other static slot no longer fits.
+    request_slot(&handle, 0, "alloc-0");
+    match am.reply().await {
+        ToAm::SlotRequestFailed { reason, .. } => {
+            assert!(reason.contains("not enough free resources"), "{reason}")
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    handle
+        .send(ToTe::FreeInactiveSlots {
+            job_id: "job-1".into(),
+        })
+        .unwrap();
+    // Both slots of the job are inactive (no task was deployed).
+    let mut freed = vec![am.reply().await, am.reply().await];
+    freed.sort_by_key(|m| format!("{m:?}"));
+    assert_eq!(
+        freed,
+        vec![
+            ToAm::SlotAvailable {
+                allocation_id: "alloc-1".into(),
+                slot_index: 1
+            },
+            ToAm::SlotAvailable {
+                allocation_id: "dyn-1".into(),
+                slot_index: 2
+            },
+        ]
+    );
+    sync(&mut am, &handle).await;
+    let report = am.heartbeat().await;
+    assert_eq!(report.slots.len(), 2, "{report:?}");
+    assert!(
+        report.slots.iter().all(|s| s.allocation.is_none()),
+        "{report:?}"
+    );
 
+    allocate(&mut am, &handle, 1, "alloc-1").await;
     handle
         .send(ToTe::FreeSlot {
             allocation_id: "alloc-1".into(),
             cause: "job finished".into(),
         })
         .unwrap();
+    assert_eq!(
+        am.reply().await,
+        ToAm::SlotAvailable {
+            allocation_id: "alloc-1".into(),
+            slot_index: 1
+        }
+    );
     sync(&mut am, &handle).await;
     let report = am.heartbeat().await;
     assert!(
@@ -284,20 +353,13 @@ async fn te_request_slot_is_acked_and_offered_and_free_slot_shows_in_the_next_re
     te.abort();
 }
 
-fn registration_profile() -> ResourceProfile {
-    ResourceProfile {
-        cpu_cores: 1.0,
-        memory_mb: 1024,
-    }
-}
-
 #[tokio::test]
 async fn te_runs_a_task_to_finished_with_its_output_in_the_log_dir() {
     let secret = secret();
     let dir = tempfile::tempdir().unwrap();
     let mut am = Am::start(&secret).await;
     let te = start_te(&am, &secret, dir.path());
-    let (handle, _) = am.register(5_000).await;
+    let (handle, _) = am.register(60_000).await;
     allocate(&mut am, &handle, 0, "alloc-1").await;
 
     let task = deployment(
@@ -341,7 +403,7 @@ async fn te_reports_a_failing_task_with_exit_code_and_stderr_tail() {
     let dir = tempfile::tempdir().unwrap();
     let mut am = Am::start(&secret).await;
     let te = start_te(&am, &secret, dir.path());
-    let (handle, _) = am.register(5_000).await;
+    let (handle, _) = am.register(60_000).await;
     allocate(&mut am, &handle, 0, "alloc-1").await;
 
     handle
@@ -391,7 +453,7 @@ async fn te_cancels_tasks_even_when_they_ignore_sigterm_and_freeing_a_busy_slot_
     let dir = tempfile::tempdir().unwrap();
     let mut am = Am::start(&secret).await;
     let te = start_te(&am, &secret, dir.path());
-    let (handle, _) = am.register(5_000).await;
+    let (handle, _) = am.register(60_000).await;
     allocate(&mut am, &handle, 0, "alloc-1").await;
     allocate(&mut am, &handle, 1, "alloc-2").await;
 
@@ -431,6 +493,13 @@ async fn te_cancels_tasks_even_when_they_ignore_sigterm_and_freeing_a_busy_slot_
         task_update(&mut am).await,
         ("sleeper".into(), TaskState::Canceled, None, None)
     );
+    assert_eq!(
+        am.reply().await,
+        ToAm::SlotAvailable {
+            allocation_id: "alloc-2".into(),
+            slot_index: 1
+        }
+    );
     sync(&mut am, &handle).await;
     let report = am.heartbeat().await;
     assert!(report.slots[0].allocation.is_some(), "slot 0 was not freed");
@@ -465,7 +534,7 @@ async fn te_reconnects_and_registers_again_keeping_its_slots() {
     let dir = tempfile::tempdir().unwrap();
     let mut am = Am::start(&secret).await;
     let te = start_te(&am, &secret, dir.path());
-    let (handle, _) = am.register(5_000).await;
+    let (handle, _) = am.register(60_000).await;
     allocate(&mut am, &handle, 1, "alloc-1").await;
 
     handle.disconnect("ApplicationMaster failover").unwrap();
@@ -495,7 +564,7 @@ async fn te_with_the_wrong_secret_never_registers() {
         ResourceId::from(RESOURCE_ID),
         "node1",
         1,
-        registration_profile(),
+        DEFAULT_SLOT,
         dir.path().to_path_buf(),
         Secret::new(b"not the application's".to_vec()).unwrap(),
     );

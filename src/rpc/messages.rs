@@ -68,11 +68,86 @@ impl fmt::Display for SlotId {
     }
 }
 
-/// The resources of a slot or of a whole TaskExecutor.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ResourceProfile {
-    pub cpu_cores: f64,
-    pub memory_mb: u64,
+/// The resources of a slot or of a whole TaskExecutor: CPU in thousandths of a core and the memory
+/// pools a slot may use, in bytes (Flink's slot resource profile, without the JVM-only parts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Resources {
+    pub cpu_millis: u64,
+    pub task_heap: u64,
+    pub task_off_heap: u64,
+    pub managed: u64,
+    pub network: u64,
+}
+
+impl Resources {
+    /// CPU and a single memory figure (as task heap).
+    pub const fn new(cpu_millis: u64, memory: u64) -> Self {
+        Resources {
+            cpu_millis,
+            task_heap: memory,
+            task_off_heap: 0,
+            managed: 0,
+            network: 0,
+        }
+    }
+
+    /// Every quantity of `self` is at least that of `other`.
+    pub fn fits(&self, other: &Resources) -> bool {
+        self.cpu_millis >= other.cpu_millis
+            && self.task_heap >= other.task_heap
+            && self.task_off_heap >= other.task_off_heap
+            && self.managed >= other.managed
+            && self.network >= other.network
+    }
+
+    /// Field-wise sum (saturating).
+    pub fn plus(&self, o: &Resources) -> Resources {
+        Resources {
+            cpu_millis: self.cpu_millis.saturating_add(o.cpu_millis),
+            task_heap: self.task_heap.saturating_add(o.task_heap),
+            task_off_heap: self.task_off_heap.saturating_add(o.task_off_heap),
+            managed: self.managed.saturating_add(o.managed),
+            network: self.network.saturating_add(o.network),
+        }
+    }
+
+    /// Field-wise difference, floored at zero.
+    pub fn minus(&self, o: &Resources) -> Resources {
+        Resources {
+            cpu_millis: self.cpu_millis.saturating_sub(o.cpu_millis),
+            task_heap: self.task_heap.saturating_sub(o.task_heap),
+            task_off_heap: self.task_off_heap.saturating_sub(o.task_off_heap),
+            managed: self.managed.saturating_sub(o.managed),
+            network: self.network.saturating_sub(o.network),
+        }
+    }
+
+    /// Field-wise quotient (the default slot is the total divided by the number of slots).
+    pub fn divided_by(&self, n: u32) -> Resources {
+        let n = u64::from(n.max(1));
+        Resources {
+            cpu_millis: self.cpu_millis / n,
+            task_heap: self.task_heap / n,
+            task_off_heap: self.task_off_heap / n,
+            managed: self.managed / n,
+            network: self.network / n,
+        }
+    }
+}
+
+impl fmt::Display for Resources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{{cpu: {}.{:03} cores, task heap: {} B, task off-heap: {} B, managed: {} B, network: {} B}}",
+            self.cpu_millis / 1000,
+            self.cpu_millis % 1000,
+            self.task_heap,
+            self.task_off_heap,
+            self.managed,
+            self.network
+        )
+    }
 }
 
 /// A slot's owner, when it has one.
@@ -83,36 +158,37 @@ pub struct SlotAllocation {
 }
 
 /// One slot in a slot report: free (`allocation` is `None`) or allocated to a job.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotStatus {
     pub slot_id: SlotId,
-    pub resource_profile: ResourceProfile,
+    pub resources: Resources,
     pub allocation: Option<SlotAllocation>,
 }
 
-/// The state of every slot of a TaskExecutor.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// The state of a TaskExecutor's slots: every static slot (index below the number of slots, free or
+/// allocated) and every allocated dynamic slot (index from the number of slots up), in index order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotReport {
     pub slots: Vec<SlotStatus>,
 }
 
 /// What a TaskExecutor tells the ApplicationMaster when it registers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registration {
     pub resource_id: ResourceId,
     pub host: String,
-    pub total_resources: ResourceProfile,
-    pub default_slot_profile: ResourceProfile,
+    pub total_resources: Resources,
+    pub default_slot_resources: Resources,
     pub number_of_slots: u32,
     pub slot_report: SlotReport,
 }
 
 /// An allocated slot offered to the job it was allocated for.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotOffer {
     pub allocation_id: AllocationId,
     pub slot_index: u32,
-    pub resource_profile: ResourceProfile,
+    pub resources: Resources,
 }
 
 /// The states a task reports, as Flink's ExecutionState names them.
@@ -133,7 +209,7 @@ impl TaskState {
 }
 
 /// A task to run in an allocated slot: a process with its identity in the environment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskDeployment {
     pub execution_attempt_id: ExecutionAttemptId,
     pub allocation_id: AllocationId,
@@ -147,7 +223,7 @@ pub struct TaskDeployment {
 }
 
 /// TaskExecutor -> ApplicationMaster.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToAm {
     /// Register this TaskExecutor and its slots.
@@ -161,6 +237,11 @@ pub enum ToAm {
     SlotRequestFailed {
         allocation_id: AllocationId,
         reason: String,
+    },
+    /// A slot was freed (Flink's `notifySlotAvailable`); it shows as free in later slot reports too.
+    SlotAvailable {
+        allocation_id: AllocationId,
+        slot_index: u32,
     },
     /// Slots allocated for a job, offered to that job's JobMaster.
     OfferSlots {
@@ -178,7 +259,7 @@ pub enum ToAm {
 }
 
 /// ApplicationMaster -> TaskExecutor.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToTe {
     RegistrationAccepted {
@@ -189,18 +270,28 @@ pub enum ToTe {
     RegistrationRefused {
         reason: String,
     },
+    /// The answer to a `Heartbeat`.
     HeartbeatReply,
-    /// Allocate a slot for a job; answered with `SlotRequestAck` or `SlotRequestFailed`.
+    /// Asks for a `Heartbeat` now (for an ApplicationMaster that drives heartbeats itself).
+    HeartbeatRequest,
+    /// Allocate a slot for a job; answered with `SlotRequestAck` (then `OfferSlots`) or
+    /// `SlotRequestFailed`. `slot_index: Some(i)` names static slot `i` (below the number of slots;
+    /// it has the default slot resources); `None` asks for a dynamic slot of exactly `resources`
+    /// carved out of the unallocated resources (Flink's fine-grained `SlotID.dynamic`).
     RequestSlot {
-        slot_id: SlotId,
+        slot_index: Option<u32>,
         allocation_id: AllocationId,
         job_id: JobId,
-        resource_profile: ResourceProfile,
+        resources: Resources,
     },
     /// Free an allocated slot (its running tasks are canceled first).
     FreeSlot {
         allocation_id: AllocationId,
         cause: String,
+    },
+    /// Free the job's slots that no task was deployed into (the job ended or needs fewer).
+    FreeInactiveSlots {
+        job_id: JobId,
     },
     DeployTask(TaskDeployment),
     CancelTask {

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::rpc::{MAX_FRAME_LEN, ResourceId, ResourceProfile, Secret};
+use crate::rpc::{MAX_FRAME_LEN, ResourceId, Resources, Secret};
 
 /// Alias of the application's secret in the container's credentials (a Hadoop token file).
 pub const SECRET_ALIAS: &str = "spindle.secret";
@@ -27,7 +27,7 @@ pub struct TaskManagerOptions {
     /// CPU cores of the whole TaskExecutor, shared evenly by its slots.
     #[arg(long = "cpu-cores", default_value_t = 1.0)]
     pub cpu_cores: f64,
-    /// Task memory of the whole TaskExecutor in MiB, shared evenly by its slots.
+    /// Task memory of the whole TaskExecutor in MiB (counted as task heap), shared evenly by its slots.
     #[arg(long = "memory-mb", default_value_t = 1024)]
     pub memory_mb: u64,
     /// Resource id to register with, instead of `CONTAINER_ID` (for running outside YARN).
@@ -70,7 +70,8 @@ pub struct TaskExecutorConfig {
     pub resource_id: ResourceId,
     pub host: String,
     pub number_of_slots: u32,
-    pub total_resources: ResourceProfile,
+    /// The slot resources of the whole TaskExecutor; each static slot has an equal share.
+    pub total_resources: Resources,
     /// Directory for the tasks' stdout and stderr files.
     pub log_dir: PathBuf,
     pub secret: Secret,
@@ -120,7 +121,7 @@ impl TaskExecutorConfig {
         if options.slots == 0 {
             return Err(ConfigError::NoSlots);
         }
-        if options.cpu_cores.is_nan() || options.cpu_cores <= 0.0 || options.memory_mb == 0 {
+        if !(options.cpu_cores > 0.0) || options.memory_mb == 0 {
             return Err(ConfigError::NoResources);
         }
         let resource_id = match options.resource_id {
@@ -153,10 +154,10 @@ impl TaskExecutorConfig {
             ResourceId(resource_id),
             host,
             options.slots,
-            ResourceProfile {
-                cpu_cores: options.cpu_cores,
-                memory_mb: options.memory_mb,
-            },
+            Resources::new(
+                (options.cpu_cores * 1000.0).round() as u64,
+                options.memory_mb.saturating_mul(1 << 20),
+            ),
             log_dir,
             secret,
         ))
@@ -168,7 +169,7 @@ impl TaskExecutorConfig {
         resource_id: ResourceId,
         host: impl Into<String>,
         number_of_slots: u32,
-        total_resources: ResourceProfile,
+        total_resources: Resources,
         log_dir: PathBuf,
         secret: Secret,
     ) -> Self {
@@ -189,13 +190,9 @@ impl TaskExecutorConfig {
         }
     }
 
-    /// Each slot's share of the total resources.
-    pub fn default_slot_profile(&self) -> ResourceProfile {
-        let n = self.number_of_slots.max(1);
-        ResourceProfile {
-            cpu_cores: self.total_resources.cpu_cores / f64::from(n),
-            memory_mb: self.total_resources.memory_mb / u64::from(n),
-        }
+    /// Each static slot's share of the total resources.
+    pub fn default_slot_resources(&self) -> Resources {
+        self.total_resources.divided_by(self.number_of_slots)
     }
 }
 
@@ -240,11 +237,8 @@ mod tests {
         assert_eq!(config.host, "node1");
         assert_eq!(config.log_dir, PathBuf::from("/logs/a"));
         assert_eq!(
-            config.default_slot_profile(),
-            ResourceProfile {
-                cpu_cores: 1.0,
-                memory_mb: 1024
-            }
+            config.default_slot_resources(),
+            Resources::new(1000, 1024 << 20)
         );
     }
 

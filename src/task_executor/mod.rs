@@ -29,7 +29,7 @@ pub use config::{
 pub use process::task_log_paths;
 
 use crate::rpc::{
-    AllocationId, ExecutionAttemptId, InstanceId, JobId, Registration, SlotId, TaskDeployment,
+    AllocationId, ExecutionAttemptId, InstanceId, JobId, Registration, Resources, TaskDeployment,
     TaskState, ToAm, ToTe,
 };
 use connection::{Dialer, NetEvent, spawn_connector};
@@ -172,7 +172,7 @@ impl TaskExecutor {
         let slots = SlotTable::new(
             config.resource_id.clone(),
             config.number_of_slots,
-            config.default_slot_profile(),
+            config.total_resources,
         );
         TaskExecutor {
             config,
@@ -263,7 +263,7 @@ impl TaskExecutor {
                     resource_id: self.config.resource_id.clone(),
                     host: self.config.host.clone(),
                     total_resources: self.config.total_resources,
-                    default_slot_profile: self.config.default_slot_profile(),
+                    default_slot_resources: self.config.default_slot_resources(),
                     number_of_slots: self.config.number_of_slots,
                     slot_report: self.slots.report(),
                 };
@@ -299,16 +299,26 @@ impl TaskExecutor {
                 self.reconnect(delay);
             }
             ToTe::HeartbeatReply => {}
+            ToTe::HeartbeatRequest => self.send_heartbeat(),
             ToTe::RequestSlot {
-                slot_id,
+                slot_index,
                 allocation_id,
                 job_id,
-                resource_profile: _,
-            } => self.on_request_slot(slot_id, allocation_id, job_id),
+                resources,
+            } => self.on_request_slot(slot_index, allocation_id, job_id, resources),
             ToTe::FreeSlot {
                 allocation_id,
                 cause,
             } => self.on_free_slot(&allocation_id, &cause),
+            ToTe::FreeInactiveSlots { job_id } => {
+                for (allocation_id, slot_index) in self.slots.free_inactive(&job_id) {
+                    info!(job = %job_id, allocation = %allocation_id, slot_index, "inactive slot freed");
+                    self.send(ToAm::SlotAvailable {
+                        allocation_id,
+                        slot_index,
+                    });
+                }
+            }
             ToTe::DeployTask(task) => self.on_deploy(task),
             ToTe::CancelTask {
                 execution_attempt_id,
@@ -353,21 +363,22 @@ impl TaskExecutor {
         self.send(ToAm::Heartbeat { slot_report });
     }
 
-    fn on_request_slot(&mut self, slot_id: SlotId, allocation_id: AllocationId, job_id: JobId) {
-        let result = if slot_id.resource_id != self.config.resource_id {
-            Err(format!(
-                "slot {slot_id} belongs to another TaskExecutor; this is {}",
-                self.config.resource_id
-            ))
-        } else if !matches!(self.link, Link::Registered { .. }) {
-            Err("this TaskExecutor is not registered".to_string())
-        } else {
+    fn on_request_slot(
+        &mut self,
+        slot_index: Option<u32>,
+        allocation_id: AllocationId,
+        job_id: JobId,
+        resources: Resources,
+    ) {
+        let result = if matches!(self.link, Link::Registered { .. }) {
             self.slots
-                .allocate(slot_id.slot_index, &allocation_id, &job_id)
+                .allocate(slot_index, &allocation_id, &job_id, &resources)
+        } else {
+            Err("this TaskExecutor is not registered".to_string())
         };
         match result {
             Ok(offer) => {
-                info!(slot = %slot_id, allocation = %allocation_id, job = %job_id, "slot allocated; offering it to the job");
+                info!(slot_index = offer.slot_index, allocation = %allocation_id, job = %job_id, resources = %offer.resources, "slot allocated; offering it to the job");
                 self.send(ToAm::SlotRequestAck {
                     allocation_id: allocation_id.clone(),
                 });
@@ -377,7 +388,7 @@ impl TaskExecutor {
                 });
             }
             Err(reason) => {
-                warn!(slot = %slot_id, allocation = %allocation_id, "slot request failed: {reason}");
+                warn!(?slot_index, allocation = %allocation_id, "slot request failed: {reason}");
                 self.send(ToAm::SlotRequestFailed {
                     allocation_id,
                     reason,
@@ -390,6 +401,10 @@ impl TaskExecutor {
         match self.slots.free(allocation_id) {
             Ok(FreeOutcome::Freed { slot_index }) => {
                 info!(allocation = %allocation_id, slot_index, "slot freed: {cause}");
+                self.send(ToAm::SlotAvailable {
+                    allocation_id: allocation_id.clone(),
+                    slot_index,
+                });
             }
             Ok(FreeOutcome::Releasing { slot_index, tasks }) => {
                 info!(allocation = %allocation_id, slot_index, running = tasks.len(), "freeing slot: {cause}; canceling its tasks first");
@@ -453,11 +468,6 @@ impl TaskExecutor {
                 });
             }
             TaskEvent::Ended { id, outcome } => {
-                if let Some(task) = self.tasks.remove(&id)
-                    && let Some(slot_index) = self.slots.remove_task(&task.allocation_id, &id)
-                {
-                    info!(job = %task.job_id, slot_index, "slot freed after its last task ended");
-                }
                 let (state, exit_code, error) = match outcome {
                     TaskOutcome::Finished => (TaskState::Finished, Some(0), None),
                     TaskOutcome::Failed { exit_code, error } => {
@@ -466,11 +476,20 @@ impl TaskExecutor {
                     TaskOutcome::Canceled => (TaskState::Canceled, None, None),
                 };
                 self.send_update(ToAm::TaskStateUpdate {
-                    execution_attempt_id: id,
+                    execution_attempt_id: id.clone(),
                     state,
                     exit_code,
                     error,
                 });
+                if let Some(task) = self.tasks.remove(&id)
+                    && let Some(slot_index) = self.slots.remove_task(&task.allocation_id, &id)
+                {
+                    info!(job = %task.job_id, slot_index, "slot freed after its last task ended");
+                    self.send_update(ToAm::SlotAvailable {
+                        allocation_id: task.allocation_id,
+                        slot_index,
+                    });
+                }
             }
         }
     }
