@@ -121,7 +121,7 @@ impl TaskExecutorConfig {
         if options.slots == 0 {
             return Err(ConfigError::NoSlots);
         }
-        if !(options.cpu_cores > 0.0) || options.memory_mb == 0 {
+        if options.cpu_cores.is_nan() || options.cpu_cores <= 0.0 || options.memory_mb == 0 {
             return Err(ConfigError::NoResources);
         }
         let resource_id = match options.resource_id {
