@@ -581,3 +581,48 @@ async fn te_with_the_wrong_secret_never_registers() {
         assert!(!matches!(event, ServerEvent::Connected { .. }), "{event:?}");
     }
 }
+
+#[tokio::test]
+async fn te_exits_when_its_registration_is_refused_and_retries_when_declined() {
+    let secret = secret();
+    let dir = tempfile::tempdir().unwrap();
+    let mut am = Am::start(&secret).await;
+    let mut config = TaskExecutorConfig::new(
+        am.server.local_addr().to_string(),
+        ResourceId::from(RESOURCE_ID),
+        "node1",
+        1,
+        DEFAULT_SLOT,
+        dir.path().to_path_buf(),
+        secret.clone(),
+    );
+    config.registration_backoff.refused_delay = Duration::from_millis(10);
+    let te = tokio::spawn(task_executor::run(config));
+
+    let handle = am.connected().await;
+    assert!(matches!(am.message().await, ToAm::Register(_)));
+    handle
+        .send(ToTe::RegistrationDeclined {
+            reason: "still starting".into(),
+        })
+        .unwrap();
+    // It comes back with a new connection and registers again.
+    let handle = loop {
+        match within(am.events.recv()).await.unwrap() {
+            ServerEvent::Connected { handle } => break handle,
+            _ => continue,
+        }
+    };
+    assert!(matches!(am.message().await, ToAm::Register(_)));
+    handle
+        .send(ToTe::RegistrationRefused {
+            reason: "this ApplicationMaster did not start container_x".into(),
+        })
+        .unwrap();
+    match within(te).await.unwrap() {
+        Err(TaskExecutorError::RegistrationRefused { reason, .. }) => {
+            assert!(reason.contains("did not start"), "{reason}")
+        }
+        other => panic!("expected the TaskExecutor to stop, got {other:?}"),
+    }
+}

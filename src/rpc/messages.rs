@@ -267,7 +267,14 @@ pub enum ToTe {
         heartbeat_interval_ms: u64,
         heartbeat_timeout_ms: u64,
     },
+    /// The ApplicationMaster will never accept this TaskExecutor (e.g. it did not start this
+    /// container); the TaskExecutor exits.
     RegistrationRefused {
+        reason: String,
+    },
+    /// Not now (e.g. the ApplicationMaster is still starting); the TaskExecutor tries again after
+    /// its refused-registration delay.
+    RegistrationDeclined {
         reason: String,
     },
     /// The answer to a `Heartbeat`.

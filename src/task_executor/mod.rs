@@ -53,6 +53,8 @@ pub enum TaskExecutorError {
          (taskmanager.registration.timeout); check that the address is right and the AM is running"
     )]
     RegistrationTimeout { address: String, timeout: Duration },
+    #[error("the ApplicationMaster at {address} refused this TaskExecutor: {reason}")]
+    RegistrationRefused { address: String, reason: String },
     #[error("cannot create the log directory {path}: {source}")]
     LogDir {
         path: std::path::PathBuf,
@@ -99,6 +101,9 @@ pub async fn run(config: TaskExecutorConfig) -> Result<(), TaskExecutorError> {
                 info!("SIGTERM received; stopping the TaskExecutor");
                 break Ok(());
             }
+        }
+        if let Some(err) = te.fatal.take() {
+            break Err(err);
         }
         heartbeat = match te.heartbeat_period() {
             Some((generation, _)) if heartbeat.as_ref().is_some_and(|(g, _)| *g == generation) => {
@@ -159,6 +164,8 @@ struct TaskExecutor {
     heartbeat_timeout: Option<Duration>,
     /// Task state updates waiting for a registered connection.
     pending_updates: Vec<ToAm>,
+    /// Set when the TaskExecutor must stop.
+    fatal: Option<TaskExecutorError>,
     net_tx: mpsc::UnboundedSender<NetEvent>,
     task_tx: mpsc::UnboundedSender<TaskEvent>,
 }
@@ -183,6 +190,7 @@ impl TaskExecutor {
             last_heard: Instant::now(),
             heartbeat_timeout: None,
             pending_updates: Vec::new(),
+            fatal: None,
             net_tx,
             task_tx,
         }
@@ -292,9 +300,15 @@ impl TaskExecutor {
                 heartbeat_timeout_ms,
             } => self.on_registered(instance_id, heartbeat_interval_ms, heartbeat_timeout_ms),
             ToTe::RegistrationRefused { reason } => {
+                self.fatal = Some(TaskExecutorError::RegistrationRefused {
+                    address: self.config.am_address.clone(),
+                    reason,
+                });
+            }
+            ToTe::RegistrationDeclined { reason } => {
                 let delay = self.config.registration_backoff.refused_delay;
                 warn!(
-                    "the ApplicationMaster refused the registration: {reason}; trying again in {delay:?}"
+                    "the ApplicationMaster declined the registration: {reason}; trying again in {delay:?}"
                 );
                 self.reconnect(delay);
             }
