@@ -100,6 +100,20 @@ async fn authenticated_te_exchanges_messages_and_disconnect_is_reported() {
 
     let mut conn = within(connect(&server, "container_2", &s)).await.unwrap();
     let handle = next_connected(&mut events).await;
+    // After authentication, frames far larger than the handshake's limit go through.
+    let big = ToTe::DeployTask(spindle::rpc::TaskDeployment {
+        execution_attempt_id: "e".into(),
+        allocation_id: "a".into(),
+        job_id: "j".into(),
+        vertex_name: "v".into(),
+        subtask_index: 0,
+        parallelism: 1,
+        attempt_number: 0,
+        argv: vec!["true".into()],
+        env: [("BIG".to_string(), "x".repeat(300 * 1024))].into(),
+    });
+    handle.send(big.clone()).unwrap();
+    assert_eq!(within(conn.recv()).await.unwrap(), Some(big));
     handle.disconnect("released").unwrap();
     assert_eq!(
         within(conn.recv()).await.unwrap(),
@@ -209,6 +223,10 @@ async fn garbage_and_oversize_frames_get_clear_errors_and_the_server_keeps_servi
     frame.extend_from_slice(b"\xff\x00{]x");
     let reason = refusal_reason(&raw_exchange(&server, &frame).await);
     assert!(reason.contains("not a valid spindle"), "{reason}");
+
+    // Before authentication, frames are small: an announced 1 MiB frame is refused from its header.
+    let reason = refusal_reason(&raw_exchange(&server, &(1u32 << 20).to_be_bytes()).await);
+    assert!(reason.contains("exceeds the limit"), "{reason}");
 
     // An announced 16 MiB + 1 frame is refused from its header alone.
     let reason =

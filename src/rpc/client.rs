@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::auth::{self, AuthError, Handshake, Secret};
-use super::frame::{FrameError, FrameReader, FrameWriter};
+use super::frame::{FrameError, FrameReader, FrameWriter, HANDSHAKE_MAX_FRAME_LEN};
 use super::messages::{PROTOCOL_VERSION, ResourceId, ToAm, ToTe};
 
 /// Why connecting to the ApplicationMaster failed.
@@ -94,8 +94,9 @@ pub async fn connect(
         })?;
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
-    let mut reader = FrameReader::new(read, max_frame_len);
-    let mut writer = FrameWriter::new(write, max_frame_len);
+    let handshake_max = max_frame_len.min(HANDSHAKE_MAX_FRAME_LEN);
+    let mut reader = FrameReader::new(read, handshake_max);
+    let mut writer = FrameWriter::new(write, handshake_max);
     tokio::time::timeout(
         handshake_timeout,
         handshake(&mut reader, &mut writer, address, resource_id, secret),
@@ -105,6 +106,8 @@ pub async fn connect(
         address: address.to_string(),
         timeout: handshake_timeout,
     })??;
+    reader.set_max(max_frame_len);
+    writer.set_max(max_frame_len);
     Ok(AmConnection {
         reader: AmReceiver(reader),
         writer: AmSender(writer),

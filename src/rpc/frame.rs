@@ -14,6 +14,13 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// The largest frame payload accepted by default: 16 MiB.
 pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
 
+/// The largest frame accepted before a connection has authenticated: handshake messages are small,
+/// and an unauthenticated peer must not make us buffer megabytes.
+pub const HANDSHAKE_MAX_FRAME_LEN: usize = 64 * 1024;
+
+/// Buffer growth step while a large frame arrives: memory follows the bytes actually received.
+const READ_CHUNK: usize = 64 * 1024;
+
 /// Size of the length prefix in bytes.
 const HEADER_LEN: usize = 4;
 
@@ -51,7 +58,7 @@ pub fn decode_frame(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, Fra
         return Err(FrameError::TooLarge { len, max });
     }
     if buf.len() < HEADER_LEN + len {
-        buf.reserve(HEADER_LEN + len - buf.len());
+        buf.reserve((HEADER_LEN + len - buf.len()).min(READ_CHUNK));
         return Ok(None);
     }
     buf.advance(HEADER_LEN);
@@ -61,7 +68,7 @@ pub fn decode_frame(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, Fra
 /// Encodes `message` as one frame (length prefix and JSON payload).
 pub fn encode_frame<T: Serialize>(message: &T, max: usize) -> Result<Vec<u8>, FrameError> {
     let payload = serde_json::to_vec(message)?;
-    if payload.len() > max {
+    if payload.len() > max.min(u32::MAX as usize) {
         return Err(FrameError::TooLarge {
             len: payload.len(),
             max,
@@ -87,6 +94,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             buf: BytesMut::with_capacity(8 * 1024),
             max,
         }
+    }
+
+    /// Changes the frame size limit (raised once the peer has authenticated).
+    pub fn set_max(&mut self, max: usize) {
+        self.max = max;
     }
 
     /// Reads the next frame's payload; `Ok(None)` on a clean end of stream between frames.
@@ -128,6 +140,11 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
         FrameWriter { inner, max }
     }
 
+    /// Changes the frame size limit.
+    pub fn set_max(&mut self, max: usize) {
+        self.max = max;
+    }
+
     /// Writes `message` as one frame and flushes it.
     pub async fn write_message<T: Serialize>(&mut self, message: &T) -> Result<(), FrameError> {
         let frame = encode_frame(message, self.max)?;
@@ -167,6 +184,13 @@ mod tests {
         let err = decode_frame(&mut buf, MAX_FRAME_LEN).unwrap_err();
         assert!(matches!(err, FrameError::TooLarge { len, .. } if len == 1 << 30));
         assert!(buf.capacity() < 1 << 20);
+    }
+
+    #[test]
+    fn buffer_grows_with_the_bytes_received_not_the_announced_length() {
+        let mut buf = BytesMut::from(&(10u32 << 20).to_be_bytes()[..]);
+        assert!(decode_frame(&mut buf, MAX_FRAME_LEN).unwrap().is_none());
+        assert!(buf.capacity() <= READ_CHUNK + HEADER_LEN + 64);
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use super::auth::{self, Handshake, Secret};
-use super::frame::{FrameError, FrameReader, FrameWriter, MAX_FRAME_LEN};
+use super::frame::{FrameError, FrameReader, FrameWriter, HANDSHAKE_MAX_FRAME_LEN, MAX_FRAME_LEN};
 use super::messages::{PROTOCOL_VERSION, ResourceId, ToAm, ToTe};
 
 /// Settings of the ApplicationMaster's TaskExecutor endpoint.
@@ -202,8 +202,9 @@ async fn serve_connection(
 ) {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
-    let mut reader = FrameReader::new(read, config.max_frame_len);
-    let mut writer = FrameWriter::new(write, config.max_frame_len);
+    let handshake_max = config.max_frame_len.min(HANDSHAKE_MAX_FRAME_LEN);
+    let mut reader = FrameReader::new(read, handshake_max);
+    let mut writer = FrameWriter::new(write, handshake_max);
 
     let handshake = tokio::time::timeout(
         config.handshake_timeout,
@@ -223,6 +224,8 @@ async fn serve_connection(
         }
     };
     info!(%peer, %resource_id, ?connection, "TaskExecutor authenticated");
+    reader.set_max(config.max_frame_len);
+    writer.set_max(config.max_frame_len);
 
     let (commands, mut command_rx) = mpsc::unbounded_channel();
     let handle = TaskExecutorHandle {
