@@ -214,6 +214,29 @@ mod tests {
     }
 
     #[test]
+    fn options_parse_from_the_command_line() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            options: TaskManagerOptions,
+        }
+        let cli = <Cli as clap::Parser>::try_parse_from([
+            "taskmanager",
+            "--am-address",
+            "am.example.com:4567",
+            "--slots",
+            "4",
+            "--cpu-cores",
+            "2.5",
+        ])
+        .unwrap();
+        assert_eq!(cli.options.am_address, "am.example.com:4567");
+        assert_eq!((cli.options.slots, cli.options.cpu_cores), (4, 2.5));
+        assert_eq!(cli.options.memory_mb, 1024);
+        assert!(<Cli as clap::Parser>::try_parse_from(["taskmanager"]).is_err());
+    }
+
+    #[test]
     fn reads_the_container_environment() {
         let env: HashMap<&str, &str> = [
             ("CONTAINER_ID", "container_1_0001_01_000002"),
