@@ -32,7 +32,7 @@ use crate::proto::hadoop::common::{
     IpcConnectionContextProto, RequestHeaderProto, RpcRequestHeaderProto, RpcSaslProto,
 };
 use crate::sasl::digest::VerifyError;
-use crate::sasl::{DigestMd5Server, Qop, Sealer};
+use crate::sasl::{Cipher, DigestMd5Server, Qop, Sealer};
 
 use super::client::PROTOCOL_VERSION;
 
@@ -134,6 +134,7 @@ pub struct ServerBuilder {
     simple: bool,
     verifier: Option<Arc<dyn TokenVerifier>>,
     protection: Vec<Qop>,
+    ciphers: Vec<Cipher>,
     max_frame_len: usize,
 }
 
@@ -180,6 +181,13 @@ impl ServerBuilder {
         self
     }
 
+    /// The ciphers offered for `privacy` (default: 3des, rc4, des, rc4-56, rc4-40; JDK clients take
+    /// the first they support).
+    pub fn ciphers(mut self, ciphers: &[Cipher]) -> Self {
+        self.ciphers = ciphers.to_vec();
+        self
+    }
+
     /// The largest request frame accepted (`ipc.maximum.data.length`, default 128 MiB).
     pub fn max_frame_len(mut self, len: usize) -> Self {
         self.max_frame_len = len;
@@ -192,6 +200,12 @@ impl ServerBuilder {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "the RPC server accepts no authentication: enable simple_auth or token_auth",
+            ));
+        }
+        if self.protection.contains(&Qop::AuthConf) && self.ciphers.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the RPC server offers privacy but no cipher",
             ));
         }
         if self.protection.is_empty() {
@@ -208,6 +222,7 @@ impl ServerBuilder {
             simple: self.simple,
             verifier: self.verifier,
             protection: self.protection,
+            ciphers: self.ciphers,
             max_frame_len: self.max_frame_len,
         });
         let accept = tokio::spawn(accept_loop(listener, shared, closer.subscribe()));
@@ -224,6 +239,7 @@ struct ServerShared {
     simple: bool,
     verifier: Option<Arc<dyn TokenVerifier>>,
     protection: Vec<Qop>,
+    ciphers: Vec<Cipher>,
     max_frame_len: usize,
 }
 
@@ -250,6 +266,7 @@ impl Server {
             simple: false,
             verifier: None,
             protection: vec![Qop::Auth],
+            ciphers: Cipher::ALL.to_vec(),
             max_frame_len: frame::MAX_FRAME_LEN,
         }
     }
@@ -647,7 +664,8 @@ impl Conn {
                     return Ok(());
                 };
                 let server =
-                    DigestMd5Server::new(SASL_PROTOCOL, SASL_SERVER_NAME, &self.shared.protection);
+                    DigestMd5Server::new(SASL_PROTOCOL, SASL_SERVER_NAME, &self.shared.protection)
+                        .with_ciphers(&self.shared.ciphers);
                 let mut auths = vec![SaslAuth {
                     challenge: Some(server.challenge()),
                     ..self.token_auth()
@@ -746,7 +764,7 @@ impl Conn {
         match outcome {
             Ok((rspauth, negotiated)) => {
                 let (user, identifier) = who.expect("the lookup ran");
-                tracing::debug!(remote = %self.remote, %user, qop = %negotiated.qop, "TOKEN authentication successful");
+                tracing::debug!(remote = %self.remote, %user, qop = %negotiated.qop, cipher = ?negotiated.cipher, "TOKEN authentication successful");
                 self.send(Out::Frame(frame::sasl_response(&RpcSaslProto {
                     state: SaslState::Success as i32,
                     token: Some(rspauth),

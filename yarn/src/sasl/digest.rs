@@ -482,6 +482,7 @@ pub struct DigestMd5Server {
     realm: String,
     digest_uri: String,
     qops: Vec<Qop>,
+    ciphers: Vec<Cipher>,
     nonce: String,
     done: bool,
 }
@@ -494,9 +495,16 @@ impl DigestMd5Server {
             realm: server_name.to_string(),
             digest_uri: format!("{protocol}/{server_name}"),
             qops: qops.to_vec(),
+            ciphers: Cipher::ALL.to_vec(),
             nonce: random_nonce(),
             done: false,
         }
+    }
+
+    /// Restricts the ciphers offered for `auth-conf` (default: all five, in the JDK's order).
+    pub fn with_ciphers(mut self, ciphers: &[Cipher]) -> DigestMd5Server {
+        self.ciphers = ciphers.to_vec();
+        self
     }
 
     /// The challenge, in the JDK's directive order.
@@ -509,7 +517,7 @@ impl DigestMd5Server {
             quote(&qops.join(","))
         );
         if self.qops.contains(&Qop::AuthConf) {
-            let ciphers: Vec<&str> = Cipher::ALL.iter().map(|c| c.token()).collect();
+            let ciphers: Vec<&str> = self.ciphers.iter().map(|c| c.token()).collect();
             out.push_str(&format!("cipher={},", quote(&ciphers.join(","))));
         }
         out.push_str("algorithm=md5-sess");
@@ -548,8 +556,8 @@ impl DigestMd5Server {
             ))
             .into());
         }
-        if r.qop == Qop::AuthConf && r.cipher.is_none() {
-            return Err(SaslError::new("auth-conf chosen without a cipher").into());
+        if r.qop == Qop::AuthConf && !r.cipher.is_some_and(|c| self.ciphers.contains(&c)) {
+            return Err(SaslError::new("auth-conf chosen without an offered cipher").into());
         }
         if !r.digest_uri.eq_ignore_ascii_case(&self.digest_uri) {
             return Err(SaslError::new(format!(
@@ -710,6 +718,25 @@ mod tests {
             } else {
                 assert_eq!(qop, Qop::Auth);
             }
+        }
+    }
+
+    #[test]
+    fn the_client_takes_the_cipher_the_server_restricts_to() {
+        for cipher in Cipher::ALL {
+            let mut server =
+                DigestMd5Server::new("", "default", &[Qop::AuthConf]).with_ciphers(&[cipher]);
+            let mut client =
+                DigestMd5Client::for_token(b"i", b"p", "", "default", &[Qop::AuthConf]);
+            let response = client.respond(&server.challenge()).unwrap();
+            let (fin, mut s) = server
+                .verify(&response, |_| Ok::<_, ()>(BASE64.encode(b"p")))
+                .unwrap();
+            let mut c = client.finish(&fin).unwrap();
+            assert_eq!((c.cipher, s.cipher), (Some(cipher), Some(cipher)));
+            let (mut c_seal, _) = c.layer.take().unwrap();
+            let (_, mut s_open) = s.layer.take().unwrap();
+            assert_eq!(s_open.unwrap(&c_seal.wrap(b"sealed")).unwrap(), b"sealed");
         }
     }
 
