@@ -49,9 +49,14 @@ impl Configuration {
     }
 
     /// A configuration from key/value pairs, e.g. collected from `-D key=value` arguments.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         Self {
-            entries: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            entries: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         }
     }
 
@@ -74,7 +79,10 @@ impl Configuration {
     }
 
     /// The typed value of an option, or its default; `Ok(None)` when unset and without default.
-    pub fn get_optional<T: ConfigValue + Clone>(&self, option: &ConfigOption<T>) -> Result<Option<T>, ConfigError> {
+    pub fn get_optional<T: ConfigValue + Clone>(
+        &self,
+        option: &ConfigOption<T>,
+    ) -> Result<Option<T>, ConfigError> {
         match self.raw_option(option) {
             Some((key, raw)) => T::parse(raw).map(Some).map_err(|problem| ConfigError {
                 key: key.to_owned(),
@@ -91,8 +99,11 @@ impl Configuration {
     /// Never for the options of this module with a default; an option without one is a programming
     /// error and panics with its key.
     pub fn get<T: ConfigValue + Clone>(&self, option: &ConfigOption<T>) -> Result<T, ConfigError> {
-        self.get_optional(option)
-            .map(|value| value.unwrap_or_else(|| panic!("option '{}' has no default; use get_optional", option.key)))
+        self.get_optional(option).map(|value| {
+            value.unwrap_or_else(|| {
+                panic!("option '{}' has no default; use get_optional", option.key)
+            })
+        })
     }
 
     /// All entries, in key order.
@@ -109,10 +120,16 @@ mod tests {
     #[test]
     fn defaults_apply_when_unset() {
         let conf = Configuration::new();
-        assert_eq!(conf.get(&TASK_MANAGER_TIMEOUT).unwrap(), Duration::from_secs(30));
+        assert_eq!(
+            conf.get(&TASK_MANAGER_TIMEOUT).unwrap(),
+            Duration::from_secs(30)
+        );
         assert_eq!(conf.get(&NUMBER_OF_TASK_SLOTS).unwrap(), 1);
         assert_eq!(conf.get(&START_WORKER_MAX_FAILURE_RATE).unwrap(), 10.0);
-        assert_eq!(conf.get(&REQUIREMENT_CHECK_DELAY).unwrap(), Duration::from_millis(50));
+        assert_eq!(
+            conf.get(&REQUIREMENT_CHECK_DELAY).unwrap(),
+            Duration::from_millis(50)
+        );
         assert_eq!(conf.get(&MAX_SLOTS).unwrap(), i32::MAX as u32);
         assert_eq!(conf.get_optional(&TASK_MANAGER_CPU_CORES).unwrap(), None);
         assert_eq!(conf.get(&LOAD_BALANCE_MODE).unwrap(), LoadBalanceMode::None);
@@ -121,9 +138,15 @@ mod tests {
     #[test]
     fn deprecated_key_is_a_fallback_and_the_new_key_wins() {
         let mut conf = Configuration::from_pairs([("slotmanager.taskmanager-timeout", "10 s")]);
-        assert_eq!(conf.get(&TASK_MANAGER_TIMEOUT).unwrap(), Duration::from_secs(10));
+        assert_eq!(
+            conf.get(&TASK_MANAGER_TIMEOUT).unwrap(),
+            Duration::from_secs(10)
+        );
         conf.set("resourcemanager.taskmanager-timeout", "20000");
-        assert_eq!(conf.get(&TASK_MANAGER_TIMEOUT).unwrap(), Duration::from_secs(20));
+        assert_eq!(
+            conf.get(&TASK_MANAGER_TIMEOUT).unwrap(),
+            Duration::from_secs(20)
+        );
     }
 
     #[test]

@@ -67,7 +67,9 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let (n, unit) = split_number_unit(raw)?;
     let duration = match unit.as_str() {
         "ns" | "nano" | "nanos" | "nanosecond" | "nanoseconds" => Duration::from_nanos(n),
-        "us" | "µs" | "micro" | "micros" | "microsecond" | "microseconds" => Duration::from_micros(n),
+        "us" | "µs" | "micro" | "micros" | "microsecond" | "microseconds" => {
+            Duration::from_micros(n)
+        }
         "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => Duration::from_millis(n),
         "s" | "sec" | "secs" | "second" | "seconds" => Duration::from_secs(n),
         "m" | "min" | "mins" | "minute" | "minutes" => Duration::from_secs(n.saturating_mul(60)),
@@ -107,7 +109,11 @@ impl ConfigValue for MemorySize {
             "m" | "mb" | "mebibytes" => 20,
             "g" | "gb" | "gibibytes" => 30,
             "t" | "tb" | "tebibytes" => 40,
-            other => return Err(format!("unknown memory unit '{other}'; use b, k, m, g or t")),
+            other => {
+                return Err(format!(
+                    "unknown memory unit '{other}'; use b, k, m, g or t"
+                ));
+            }
         };
         n.checked_mul(1u64 << shift)
             .map(MemorySize)
@@ -147,15 +153,25 @@ mod tests {
         assert_eq!(parse_duration("5 min").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("50ms").unwrap(), Duration::from_millis(50));
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
-        assert!(parse_duration("5 fortnights").unwrap_err().contains("fortnights"));
+        assert!(
+            parse_duration("5 fortnights")
+                .unwrap_err()
+                .contains("fortnights")
+        );
         assert!(parse_duration("").is_err());
         assert!(parse_duration("s").is_err());
     }
 
     #[test]
     fn memory_sizes_in_flink_syntax() {
-        assert_eq!(MemorySize::parse("1728m").unwrap(), MemorySize::mebibytes(1728));
-        assert_eq!(MemorySize::parse("1 gb").unwrap(), MemorySize::mebibytes(1024));
+        assert_eq!(
+            MemorySize::parse("1728m").unwrap(),
+            MemorySize::mebibytes(1728)
+        );
+        assert_eq!(
+            MemorySize::parse("1 gb").unwrap(),
+            MemorySize::mebibytes(1024)
+        );
         assert_eq!(MemorySize::parse("4096").unwrap(), MemorySize(4096));
         assert!(MemorySize::parse("12 parsecs").is_err());
         assert!(MemorySize::parse("99999999999999999999t").is_err());

@@ -12,13 +12,15 @@ use tokio::time::Instant;
 
 use super::commands::{Command, DriverCommand, JobMasterCommand, TaskExecutorCommand};
 use super::core::{
-    JobMasterRegistrationResponse, ResourceManagerCore, ResourceOverview, RmError, TaskExecutorRegistration,
-    TaskExecutorRegistrationResponse,
+    JobMasterRegistrationResponse, ResourceManagerCore, ResourceOverview, RmError,
+    TaskExecutorRegistration, TaskExecutorRegistrationResponse,
 };
 use super::driver::{ApplicationStatus, DriverEvent, DriverEventSink, ResourceManagerDriver};
 use super::events::{Event, EventQuery};
 use super::gateways::{JobMasterGateway, SlotRequest, TaskExecutorGateway};
-use super::types::{AllocationId, InstanceId, JobId, JobStatus, ResourceProfile, SlotReport, Timestamp, WorkerId};
+use super::types::{
+    AllocationId, InstanceId, JobId, JobStatus, ResourceProfile, SlotReport, Timestamp, WorkerId,
+};
 
 /// The ResourceManager task has stopped (shut down or failed fatally).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,10 +33,27 @@ enum Message {
         gateway: Arc<dyn TaskExecutorGateway>,
         reply: oneshot::Sender<TaskExecutorRegistrationResponse>,
     },
-    HeartbeatFromTaskExecutor { worker: WorkerId, instance: InstanceId, report: SlotReport, reply: oneshot::Sender<Result<(), RmError>> },
-    SlotRequestResult { worker: WorkerId, instance: InstanceId, allocation: AllocationId, ok: bool },
-    NotifySlotAvailable { worker: WorkerId, instance: InstanceId, allocation: AllocationId },
-    DisconnectTaskExecutor { worker: WorkerId, cause: String },
+    HeartbeatFromTaskExecutor {
+        worker: WorkerId,
+        instance: InstanceId,
+        report: SlotReport,
+        reply: oneshot::Sender<Result<(), RmError>>,
+    },
+    SlotRequestResult {
+        worker: WorkerId,
+        instance: InstanceId,
+        allocation: AllocationId,
+        ok: bool,
+    },
+    NotifySlotAvailable {
+        worker: WorkerId,
+        instance: InstanceId,
+        allocation: AllocationId,
+    },
+    DisconnectTaskExecutor {
+        worker: WorkerId,
+        cause: String,
+    },
     RegisterJobMaster {
         job: JobId,
         job_master_id: u128,
@@ -48,12 +67,26 @@ enum Message {
         requirements: BTreeMap<ResourceProfile, u32>,
         reply: oneshot::Sender<Result<(), RmError>>,
     },
-    DisconnectJobMaster { job: JobId, status: JobStatus },
-    HeartbeatFromJobMaster { job: JobId },
+    DisconnectJobMaster {
+        job: JobId,
+        status: JobStatus,
+    },
+    HeartbeatFromJobMaster {
+        job: JobId,
+    },
     Driver(DriverEvent),
-    Events { query: EventQuery, reply: oneshot::Sender<Vec<Event>> },
-    Overview { reply: oneshot::Sender<ResourceOverview> },
-    Shutdown { status: ApplicationStatus, diagnostics: String, reply: oneshot::Sender<()> },
+    Events {
+        query: EventQuery,
+        reply: oneshot::Sender<Vec<Event>>,
+    },
+    Overview {
+        reply: oneshot::Sender<ResourceOverview>,
+    },
+    Shutdown {
+        status: ApplicationStatus,
+        diagnostics: String,
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// The way into a running ResourceManager; cheap to clone.
@@ -74,10 +107,20 @@ impl DriverEventSink for MailboxSink {
 /// Starts the ResourceManager on its own tokio task; the driver is initialized with a sink into
 /// its mailbox. The task ends on [`ResourceManagerHandle::shutdown`], on a fatal driver error, or
 /// when every handle is dropped.
-pub fn spawn(core: ResourceManagerCore, mut driver: Box<dyn ResourceManagerDriver>) -> ResourceManagerHandle {
+pub fn spawn(
+    core: ResourceManagerCore,
+    mut driver: Box<dyn ResourceManagerDriver>,
+) -> ResourceManagerHandle {
     let (tx, rx) = mpsc::unbounded_channel();
     driver.initialize(Box::new(MailboxSink(tx.clone())));
-    let actor = Actor { core, driver, rx, start: Instant::now(), task_executors: HashMap::new(), job_masters: HashMap::new() };
+    let actor = Actor {
+        core,
+        driver,
+        rx,
+        start: Instant::now(),
+        task_executors: HashMap::new(),
+        job_masters: HashMap::new(),
+    };
     tokio::spawn(actor.run());
     ResourceManagerHandle { tx }
 }
@@ -99,7 +142,12 @@ impl ResourceManagerHandle {
         registration: TaskExecutorRegistration,
         gateway: Arc<dyn TaskExecutorGateway>,
     ) -> Result<TaskExecutorRegistrationResponse, Stopped> {
-        self.ask(|reply| Message::RegisterTaskExecutor { registration, gateway, reply }).await
+        self.ask(|reply| Message::RegisterTaskExecutor {
+            registration,
+            gateway,
+            reply,
+        })
+        .await
     }
 
     /// A TaskExecutor's heartbeat answer with its slot report.
@@ -109,17 +157,43 @@ impl ResourceManagerHandle {
         instance: InstanceId,
         report: SlotReport,
     ) -> Result<Result<(), RmError>, Stopped> {
-        self.ask(|reply| Message::HeartbeatFromTaskExecutor { worker, instance, report, reply }).await
+        self.ask(|reply| Message::HeartbeatFromTaskExecutor {
+            worker,
+            instance,
+            report,
+            reply,
+        })
+        .await
     }
 
     /// A TaskExecutor's answer to a slot request.
-    pub fn slot_request_result(&self, worker: WorkerId, instance: InstanceId, allocation: AllocationId, ok: bool) -> Result<(), Stopped> {
-        self.send(Message::SlotRequestResult { worker, instance, allocation, ok })
+    pub fn slot_request_result(
+        &self,
+        worker: WorkerId,
+        instance: InstanceId,
+        allocation: AllocationId,
+        ok: bool,
+    ) -> Result<(), Stopped> {
+        self.send(Message::SlotRequestResult {
+            worker,
+            instance,
+            allocation,
+            ok,
+        })
     }
 
     /// A TaskExecutor freed a slot.
-    pub fn notify_slot_available(&self, worker: WorkerId, instance: InstanceId, allocation: AllocationId) -> Result<(), Stopped> {
-        self.send(Message::NotifySlotAvailable { worker, instance, allocation })
+    pub fn notify_slot_available(
+        &self,
+        worker: WorkerId,
+        instance: InstanceId,
+        allocation: AllocationId,
+    ) -> Result<(), Stopped> {
+        self.send(Message::NotifySlotAvailable {
+            worker,
+            instance,
+            allocation,
+        })
     }
 
     /// A TaskExecutor goes away.
@@ -135,7 +209,14 @@ impl ResourceManagerHandle {
         address: String,
         gateway: Arc<dyn JobMasterGateway>,
     ) -> Result<JobMasterRegistrationResponse, Stopped> {
-        self.ask(|reply| Message::RegisterJobMaster { job, job_master_id, address, gateway, reply }).await
+        self.ask(|reply| Message::RegisterJobMaster {
+            job,
+            job_master_id,
+            address,
+            gateway,
+            reply,
+        })
+        .await
     }
 
     /// Declares a job's requirements (absolute; the newest wins).
@@ -145,7 +226,13 @@ impl ResourceManagerHandle {
         job_master_id: u128,
         requirements: BTreeMap<ResourceProfile, u32>,
     ) -> Result<Result<(), RmError>, Stopped> {
-        self.ask(|reply| Message::DeclareRequiredResources { job, job_master_id, requirements, reply }).await
+        self.ask(|reply| Message::DeclareRequiredResources {
+            job,
+            job_master_id,
+            requirements,
+            reply,
+        })
+        .await
     }
 
     /// A JobMaster goes away; a globally terminal status clears the job's requirements.
@@ -169,8 +256,17 @@ impl ResourceManagerHandle {
     }
 
     /// Deregisters the application from the deployment and stops the ResourceManager.
-    pub async fn shutdown(&self, status: ApplicationStatus, diagnostics: String) -> Result<(), Stopped> {
-        self.ask(|reply| Message::Shutdown { status, diagnostics, reply }).await
+    pub async fn shutdown(
+        &self,
+        status: ApplicationStatus,
+        diagnostics: String,
+    ) -> Result<(), Stopped> {
+        self.ask(|reply| Message::Shutdown {
+            status,
+            diagnostics,
+            reply,
+        })
+        .await
     }
 }
 
@@ -220,7 +316,11 @@ impl Actor {
         let now = self.now();
         let core = &mut self.core;
         match message {
-            Message::RegisterTaskExecutor { registration, gateway, reply } => {
+            Message::RegisterTaskExecutor {
+                registration,
+                gateway,
+                reply,
+            } => {
                 let worker = registration.worker.clone();
                 let response = core.register_task_executor(registration, now);
                 if matches!(response, TaskExecutorRegistrationResponse::Success { .. }) {
@@ -228,21 +328,44 @@ impl Actor {
                 }
                 let _ = reply.send(response);
             }
-            Message::HeartbeatFromTaskExecutor { worker, instance, report, reply } => {
-                let _ = reply.send(core.heartbeat_from_task_executor(&worker, instance, &report, now));
+            Message::HeartbeatFromTaskExecutor {
+                worker,
+                instance,
+                report,
+                reply,
+            } => {
+                let _ =
+                    reply.send(core.heartbeat_from_task_executor(&worker, instance, &report, now));
             }
-            Message::SlotRequestResult { worker, instance, allocation, ok } => {
+            Message::SlotRequestResult {
+                worker,
+                instance,
+                allocation,
+                ok,
+            } => {
                 if let Err(e) = core.slot_request_result(&worker, instance, allocation, ok, now) {
                     tracing::debug!(%e, "ignoring a slot request result");
                 }
             }
-            Message::NotifySlotAvailable { worker, instance, allocation } => {
+            Message::NotifySlotAvailable {
+                worker,
+                instance,
+                allocation,
+            } => {
                 if let Err(e) = core.notify_slot_available(&worker, instance, allocation, now) {
                     tracing::debug!(%e, "ignoring a freed slot");
                 }
             }
-            Message::DisconnectTaskExecutor { worker, cause } => core.disconnect_task_executor(&worker, &cause, now),
-            Message::RegisterJobMaster { job, job_master_id, address, gateway, reply } => {
+            Message::DisconnectTaskExecutor { worker, cause } => {
+                core.disconnect_task_executor(&worker, &cause, now)
+            }
+            Message::RegisterJobMaster {
+                job,
+                job_master_id,
+                address,
+                gateway,
+                reply,
+            } => {
                 let response = core.register_job_master(job, job_master_id, &address, now);
                 // Commands to the previous JobMaster (its disconnect) go out before it is replaced.
                 self.dispatch();
@@ -251,8 +374,18 @@ impl Actor {
                 }
                 let _ = reply.send(response);
             }
-            Message::DeclareRequiredResources { job, job_master_id, requirements, reply } => {
-                let _ = reply.send(core.declare_required_resources(job, job_master_id, requirements, now));
+            Message::DeclareRequiredResources {
+                job,
+                job_master_id,
+                requirements,
+                reply,
+            } => {
+                let _ = reply.send(core.declare_required_resources(
+                    job,
+                    job_master_id,
+                    requirements,
+                    now,
+                ));
             }
             Message::DisconnectJobMaster { job, status } => {
                 core.disconnect_job_master(job, status, now);
@@ -273,16 +406,38 @@ impl Actor {
     fn dispatch(&mut self) {
         for command in self.core.take_commands() {
             match command {
-                Command::Driver(DriverCommand::RequestWorker { spec }) => self.driver.request_worker(&spec),
-                Command::Driver(DriverCommand::CancelRequest { spec }) => self.driver.cancel_request(&spec),
-                Command::Driver(DriverCommand::ReleaseWorker { worker }) => self.driver.release_worker(&worker),
+                Command::Driver(DriverCommand::RequestWorker { spec }) => {
+                    self.driver.request_worker(&spec)
+                }
+                Command::Driver(DriverCommand::CancelRequest { spec }) => {
+                    self.driver.cancel_request(&spec)
+                }
+                Command::Driver(DriverCommand::ReleaseWorker { worker }) => {
+                    self.driver.release_worker(&worker)
+                }
                 Command::TaskExecutor { worker, command } => {
-                    let Some(gateway) = self.task_executors.get(&worker) else { continue };
+                    let Some(gateway) = self.task_executors.get(&worker) else {
+                        continue;
+                    };
                     match command {
-                        TaskExecutorCommand::RequestSlot { instance, allocation, job, resources, job_master_address } => {
-                            gateway.request_slot(SlotRequest { instance, allocation, job, resources, job_master_address });
+                        TaskExecutorCommand::RequestSlot {
+                            instance,
+                            allocation,
+                            job,
+                            resources,
+                            job_master_address,
+                        } => {
+                            gateway.request_slot(SlotRequest {
+                                instance,
+                                allocation,
+                                job,
+                                resources,
+                                job_master_address,
+                            });
                         }
-                        TaskExecutorCommand::FreeInactiveSlots { job } => gateway.free_inactive_slots(job),
+                        TaskExecutorCommand::FreeInactiveSlots { job } => {
+                            gateway.free_inactive_slots(job)
+                        }
                         TaskExecutorCommand::Heartbeat => gateway.heartbeat_from_resource_manager(),
                         TaskExecutorCommand::Disconnect { cause } => {
                             gateway.disconnect_resource_manager(&cause);
@@ -291,10 +446,16 @@ impl Actor {
                     }
                 }
                 Command::JobMaster { job, command } => {
-                    let Some(gateway) = self.job_masters.get(&job) else { continue };
+                    let Some(gateway) = self.job_masters.get(&job) else {
+                        continue;
+                    };
                     match command {
-                        JobMasterCommand::NotEnoughResources { acquired } => gateway.notify_not_enough_resources(acquired),
-                        JobMasterCommand::TaskManagerLost { worker, cause } => gateway.disconnect_task_manager(&worker, &cause),
+                        JobMasterCommand::NotEnoughResources { acquired } => {
+                            gateway.notify_not_enough_resources(acquired)
+                        }
+                        JobMasterCommand::TaskManagerLost { worker, cause } => {
+                            gateway.disconnect_task_manager(&worker, &cause)
+                        }
                         JobMasterCommand::Heartbeat => gateway.heartbeat_from_resource_manager(),
                         JobMasterCommand::Disconnect { cause } => {
                             gateway.disconnect_resource_manager(&cause);

@@ -22,7 +22,13 @@ pub enum DriverCommand {
 pub enum TaskExecutorCommand {
     /// Allocate a dynamic slot of these resources for a job and offer it to the job's JobMaster;
     /// answer with `slot_request_result`.
-    RequestSlot { instance: InstanceId, allocation: AllocationId, job: JobId, resources: Resources, job_master_address: String },
+    RequestSlot {
+        instance: InstanceId,
+        allocation: AllocationId,
+        job: JobId,
+        resources: Resources,
+        job_master_address: String,
+    },
     /// Free the slots of this job that hold no running task (the job ended).
     FreeInactiveSlots { job: JobId },
     /// Send a heartbeat with the current slot report.
@@ -50,7 +56,13 @@ pub enum Command {
     /// To the deployment.
     Driver(DriverCommand),
     /// To a TaskExecutor.
-    TaskExecutor { worker: WorkerId, command: TaskExecutorCommand },
+    TaskExecutor {
+        worker: WorkerId,
+        command: TaskExecutorCommand,
+    },
     /// To a JobMaster.
-    JobMaster { job: JobId, command: JobMasterCommand },
+    JobMaster {
+        job: JobId,
+        command: JobMasterCommand,
+    },
 }

@@ -14,8 +14,8 @@ use super::driver::DriverEvent;
 use super::events::{DecisionLog, Event, EventKind, EventQuery, Reason};
 use super::slot_manager::{Ctx, SlotManager, SlotManagerStats, TaskManagerRegistration};
 use super::types::{
-    AllocationId, DetMap, InstanceId, JobId, JobStatus, ResourceProfile, Resources, SlotReport, Timestamp, WorkerId,
-    WorkerSpec,
+    AllocationId, DetMap, InstanceId, JobId, JobStatus, ResourceProfile, Resources, SlotReport,
+    Timestamp, WorkerId, WorkerSpec,
 };
 use super::workers::{Termination, Workers};
 
@@ -56,11 +56,16 @@ pub enum JobMasterRegistrationResponse {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RmError {
     /// The JobMaster is not registered for the job under this leader id.
-    #[error("job {job} has no registered JobMaster with leader id {job_master_id:x}; register first")]
+    #[error(
+        "job {job} has no registered JobMaster with leader id {job_master_id:x}; register first"
+    )]
     JobMasterNotRegistered { job: JobId, job_master_id: u128 },
     /// The TaskExecutor is not registered under this instance.
     #[error("TaskExecutor {worker} is not registered under instance {instance:?}; register again")]
-    TaskExecutorNotRegistered { worker: WorkerId, instance: InstanceId },
+    TaskExecutorNotRegistered {
+        worker: WorkerId,
+        instance: InstanceId,
+    },
 }
 
 /// Figures for the overview page and tests.
@@ -107,7 +112,11 @@ pub struct ResourceManagerCore {
 
 macro_rules! ctx {
     ($self:ident, $now:expr) => {
-        Ctx { now: $now, out: &mut $self.out, log: &mut $self.log }
+        Ctx {
+            now: $now,
+            out: &mut $self.out,
+            log: &mut $self.log,
+        }
     };
 }
 
@@ -179,24 +188,43 @@ impl ResourceManagerCore {
                 break;
             }
             for worker in released {
-                self.close_task_executor(&worker, Reason::NoLongerNeeded, "resource is no longer needed", now);
+                self.close_task_executor(
+                    &worker,
+                    Reason::NoLongerNeeded,
+                    "resource is no longer needed",
+                    now,
+                );
             }
         }
     }
 
     /// Removes a TaskExecutor's connection and TaskManager and tells it and every JobMaster.
-    fn close_task_executor(&mut self, worker: &WorkerId, reason: Reason, cause: &str, now: Timestamp) {
-        let Some(conn) = self.task_executors.remove(worker) else { return };
-        self.slot_manager.unregister_task_manager(conn.instance, reason, &mut ctx!(self, now));
+    fn close_task_executor(
+        &mut self,
+        worker: &WorkerId,
+        reason: Reason,
+        cause: &str,
+        now: Timestamp,
+    ) {
+        let Some(conn) = self.task_executors.remove(worker) else {
+            return;
+        };
+        self.slot_manager
+            .unregister_task_manager(conn.instance, reason, &mut ctx!(self, now));
         for job in self.job_masters.keys() {
             self.out.push(Command::JobMaster {
                 job: *job,
-                command: JobMasterCommand::TaskManagerLost { worker: worker.clone(), cause: cause.to_owned() },
+                command: JobMasterCommand::TaskManagerLost {
+                    worker: worker.clone(),
+                    cause: cause.to_owned(),
+                },
             });
         }
         self.out.push(Command::TaskExecutor {
             worker: worker.clone(),
-            command: TaskExecutorCommand::Disconnect { cause: cause.to_owned() },
+            command: TaskExecutorCommand::Disconnect {
+                cause: cause.to_owned(),
+            },
         });
     }
 
@@ -212,13 +240,21 @@ impl ResourceManagerCore {
     ) -> TaskExecutorRegistrationResponse {
         let worker = registration.worker.clone();
         if !self.workers.is_known(&worker) {
-            self.log.record(now, Reason::UnknownWorker, EventKind::RegistrationRefused { worker });
+            self.log.record(
+                now,
+                Reason::UnknownWorker,
+                EventKind::RegistrationRefused { worker },
+            );
             return TaskExecutorRegistrationResponse::Rejected {
                 reason: "The ResourceManager does not recognize this TaskExecutor.".to_owned(),
             };
         }
         if let Some(old) = self.task_executors.remove(&worker) {
-            self.slot_manager.unregister_task_manager(old.instance, Reason::Reregistered, &mut ctx!(self, now));
+            self.slot_manager.unregister_task_manager(
+                old.instance,
+                Reason::Reregistered,
+                &mut ctx!(self, now),
+            );
         }
         let spec = self.workers.spec_of(&worker).unwrap_or_else(|| {
             let default = self.config.slot_manager.default_worker;
@@ -227,7 +263,11 @@ impl ResourceManagerCore {
             } else {
                 (registration.total.memory() / registration.default_slot.memory()).max(1) as u32
             };
-            WorkerSpec { total: registration.total, num_slots, container: default.container }
+            WorkerSpec {
+                total: registration.total,
+                num_slots,
+                container: default.container,
+            }
         });
         let outcome = self.slot_manager.register_task_manager(
             worker.clone(),
@@ -240,14 +280,23 @@ impl ResourceManagerCore {
         let response = match outcome {
             TaskManagerRegistration::Accepted(instance) => {
                 self.workers.on_registered(&worker, spec);
-                self.task_executors.insert(worker, TaskExecutorConnection { instance, last_heartbeat: now });
+                self.task_executors.insert(
+                    worker,
+                    TaskExecutorConnection {
+                        instance,
+                        last_heartbeat: now,
+                    },
+                );
                 TaskExecutorRegistrationResponse::Success { instance }
             }
             TaskManagerRegistration::Rejected => {
-                self.workers.release(&worker, Reason::MaxResourcesExceeded, &mut ctx!(self, now));
+                self.workers
+                    .release(&worker, Reason::MaxResourcesExceeded, &mut ctx!(self, now));
                 self.workers.take_released_registered();
                 TaskExecutorRegistrationResponse::Rejected {
-                    reason: "Registering this TaskExecutor would exceed the maximum total resources.".to_owned(),
+                    reason:
+                        "Registering this TaskExecutor would exceed the maximum total resources."
+                            .to_owned(),
                 }
             }
         };
@@ -258,7 +307,10 @@ impl ResourceManagerCore {
     fn connection(&self, worker: &WorkerId, instance: InstanceId) -> Result<(), RmError> {
         match self.task_executors.get(worker) {
             Some(c) if c.instance == instance => Ok(()),
-            _ => Err(RmError::TaskExecutorNotRegistered { worker: worker.clone(), instance }),
+            _ => Err(RmError::TaskExecutorNotRegistered {
+                worker: worker.clone(),
+                instance,
+            }),
         }
     }
 
@@ -271,8 +323,12 @@ impl ResourceManagerCore {
         now: Timestamp,
     ) -> Result<(), RmError> {
         self.connection(worker, instance)?;
-        self.task_executors.get_mut(worker).expect("checked").last_heartbeat = now;
-        self.slot_manager.report_slot_status(instance, report, &mut ctx!(self, now));
+        self.task_executors
+            .get_mut(worker)
+            .expect("checked")
+            .last_heartbeat = now;
+        self.slot_manager
+            .report_slot_status(instance, report, &mut ctx!(self, now));
         self.sync(now);
         Ok(())
     }
@@ -287,7 +343,8 @@ impl ResourceManagerCore {
         now: Timestamp,
     ) -> Result<(), RmError> {
         self.connection(worker, instance)?;
-        self.slot_manager.slot_request_result(instance, allocation, ok, &mut ctx!(self, now));
+        self.slot_manager
+            .slot_request_result(instance, allocation, ok, &mut ctx!(self, now));
         self.sync(now);
         Ok(())
     }
@@ -301,7 +358,8 @@ impl ResourceManagerCore {
         now: Timestamp,
     ) -> Result<(), RmError> {
         self.connection(worker, instance)?;
-        self.slot_manager.free_slot(instance, allocation, &mut ctx!(self, now));
+        self.slot_manager
+            .free_slot(instance, allocation, &mut ctx!(self, now));
         self.sync(now);
         Ok(())
     }
@@ -310,7 +368,8 @@ impl ResourceManagerCore {
     /// stopped.
     pub fn disconnect_task_executor(&mut self, worker: &WorkerId, cause: &str, now: Timestamp) {
         self.close_task_executor(worker, Reason::Requested, cause, now);
-        self.workers.release(worker, Reason::Requested, &mut ctx!(self, now));
+        self.workers
+            .release(worker, Reason::Requested, &mut ctx!(self, now));
         self.workers.take_released_registered();
         self.sync(now);
     }
@@ -332,15 +391,29 @@ impl ResourceManagerCore {
         {
             self.out.push(Command::JobMaster {
                 job,
-                command: JobMasterCommand::Disconnect { cause: "a new JobMaster registered for the job".to_owned() },
+                command: JobMasterCommand::Disconnect {
+                    cause: "a new JobMaster registered for the job".to_owned(),
+                },
             });
-            self.log.record(now, Reason::Reregistered, EventKind::JobMasterDisconnected { job });
+            self.log.record(
+                now,
+                Reason::Reregistered,
+                EventKind::JobMasterDisconnected { job },
+            );
         }
         self.job_masters.insert(
             job,
-            JobMasterConnection { job_master_id, address: address.to_owned(), last_heartbeat: now },
+            JobMasterConnection {
+                job_master_id,
+                address: address.to_owned(),
+                last_heartbeat: now,
+            },
         );
-        self.log.record(now, Reason::Requested, EventKind::JobMasterRegistered { job });
+        self.log.record(
+            now,
+            Reason::Requested,
+            EventKind::JobMasterRegistered { job },
+        );
         JobMasterRegistrationResponse::Success
     }
 
@@ -361,7 +434,8 @@ impl ResourceManagerCore {
             self.deferred.insert(job, (address, requirements));
             return Ok(());
         }
-        self.slot_manager.process_requirements(job, &address, &requirements, &mut ctx!(self, now));
+        self.slot_manager
+            .process_requirements(job, &address, &requirements, &mut ctx!(self, now));
         self.sync(now);
         Ok(())
     }
@@ -370,12 +444,18 @@ impl ResourceManagerCore {
     /// slots freed); otherwise they are kept for a new leader.
     pub fn disconnect_job_master(&mut self, job: JobId, status: JobStatus, now: Timestamp) {
         if self.job_masters.remove(&job).is_some() {
-            let reason = if status.is_globally_terminal() { Reason::JobTerminated } else { Reason::JobMasterGone };
-            self.log.record(now, reason, EventKind::JobMasterDisconnected { job });
+            let reason = if status.is_globally_terminal() {
+                Reason::JobTerminated
+            } else {
+                Reason::JobMasterGone
+            };
+            self.log
+                .record(now, reason, EventKind::JobMasterDisconnected { job });
         }
         if status.is_globally_terminal() {
             self.deferred.remove(&job);
-            self.slot_manager.clear_requirements(job, &mut ctx!(self, now));
+            self.slot_manager
+                .clear_requirements(job, &mut ctx!(self, now));
         }
         self.sync(now);
     }
@@ -394,14 +474,21 @@ impl ResourceManagerCore {
     pub fn on_driver_event(&mut self, event: DriverEvent, now: Timestamp) {
         match event {
             DriverEvent::WorkerAllocated { worker, spec } => {
-                self.workers.on_allocated(worker, spec, &mut ctx!(self, now));
+                self.workers
+                    .on_allocated(worker, spec, &mut ctx!(self, now));
             }
             DriverEvent::WorkerRequestFailed { spec, .. } => {
                 self.workers.on_request_failed(spec, &mut ctx!(self, now));
             }
-            DriverEvent::WorkerStarted { worker } => self.workers.on_started(&worker, &mut ctx!(self, now)),
+            DriverEvent::WorkerStarted { worker } => {
+                self.workers.on_started(&worker, &mut ctx!(self, now))
+            }
             DriverEvent::WorkerTerminated { worker, cause } => {
-                if self.workers.on_terminated(&worker, &cause, &mut ctx!(self, now)) == Termination::AfterRegistration {
+                if self
+                    .workers
+                    .on_terminated(&worker, &cause, &mut ctx!(self, now))
+                    == Termination::AfterRegistration
+                {
                     self.close_task_executor(&worker, Reason::Terminated, &cause, now);
                 }
             }
@@ -409,7 +496,13 @@ impl ResourceManagerCore {
                 self.workers.on_recovered(workers, &mut ctx!(self, now));
             }
             DriverEvent::FatalError { message } => {
-                self.log.record(now, Reason::Fatal, EventKind::FatalError { message: message.clone() });
+                self.log.record(
+                    now,
+                    Reason::Fatal,
+                    EventKind::FatalError {
+                        message: message.clone(),
+                    },
+                );
                 self.fatal = Some(message);
             }
         }
@@ -420,7 +513,12 @@ impl ResourceManagerCore {
     fn serve_deferred(&mut self, now: Timestamp) {
         if self.workers.ready_to_serve() && !self.deferred.is_empty() {
             for (job, (address, requirements)) in std::mem::take(&mut self.deferred) {
-                self.slot_manager.process_requirements(job, &address, &requirements, &mut ctx!(self, now));
+                self.slot_manager.process_requirements(
+                    job,
+                    &address,
+                    &requirements,
+                    &mut ctx!(self, now),
+                );
             }
         }
     }
@@ -444,7 +542,12 @@ impl ResourceManagerCore {
         self.workers.poll(&mut ctx!(self, now));
         let released = self.workers.take_released_registered();
         for worker in released {
-            self.close_task_executor(&worker, Reason::RegistrationTimeout, "registration timeout", now);
+            self.close_task_executor(
+                &worker,
+                Reason::RegistrationTimeout,
+                "registration timeout",
+                now,
+            );
         }
         self.serve_deferred(now);
         self.slot_manager.poll(&mut ctx!(self, now));
@@ -463,26 +566,43 @@ impl ResourceManagerCore {
         for worker in dead_tes {
             let cause = format!("The heartbeat of TaskManager with id {worker} timed out.");
             self.close_task_executor(&worker, Reason::HeartbeatTimeout, &cause, now);
-            self.workers.release(&worker, Reason::HeartbeatTimeout, &mut ctx!(self, now));
+            self.workers
+                .release(&worker, Reason::HeartbeatTimeout, &mut ctx!(self, now));
             self.workers.take_released_registered();
         }
-        let dead_jms: Vec<JobId> =
-            self.job_masters.iter().filter(|(_, c)| c.last_heartbeat.after(timeout) <= now).map(|(j, _)| *j).collect();
+        let dead_jms: Vec<JobId> = self
+            .job_masters
+            .iter()
+            .filter(|(_, c)| c.last_heartbeat.after(timeout) <= now)
+            .map(|(j, _)| *j)
+            .collect();
         for job in dead_jms {
             self.job_masters.remove(&job);
-            self.log.record(now, Reason::HeartbeatTimeout, EventKind::JobMasterDisconnected { job });
+            self.log.record(
+                now,
+                Reason::HeartbeatTimeout,
+                EventKind::JobMasterDisconnected { job },
+            );
             self.out.push(Command::JobMaster {
                 job,
-                command: JobMasterCommand::Disconnect { cause: "heartbeat timed out".to_owned() },
+                command: JobMasterCommand::Disconnect {
+                    cause: "heartbeat timed out".to_owned(),
+                },
             });
         }
         let mut workers: Vec<&WorkerId> = self.task_executors.keys().collect();
         workers.sort();
         for worker in workers {
-            self.out.push(Command::TaskExecutor { worker: worker.clone(), command: TaskExecutorCommand::Heartbeat });
+            self.out.push(Command::TaskExecutor {
+                worker: worker.clone(),
+                command: TaskExecutorCommand::Heartbeat,
+            });
         }
         for job in self.job_masters.keys() {
-            self.out.push(Command::JobMaster { job: *job, command: JobMasterCommand::Heartbeat });
+            self.out.push(Command::JobMaster {
+                job: *job,
+                command: JobMasterCommand::Heartbeat,
+            });
         }
     }
 }

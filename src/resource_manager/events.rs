@@ -71,9 +71,15 @@ pub enum Reason {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// A worker was asked of the deployment.
-    WorkerAsked { spec: WorkerSpec, outstanding_asks: u32 },
+    WorkerAsked {
+        spec: WorkerSpec,
+        outstanding_asks: u32,
+    },
     /// An ask not yet granted was withdrawn.
-    AskCancelled { spec: WorkerSpec, outstanding_asks: u32 },
+    AskCancelled {
+        spec: WorkerSpec,
+        outstanding_asks: u32,
+    },
     /// The deployment allocated a worker against an ask.
     WorkerAllocated { worker: WorkerId },
     /// A worker was released (see the reason: surplus, idle, no longer needed, registration timeout...).
@@ -81,15 +87,25 @@ pub enum EventKind {
     /// The worker's process started.
     WorkerStarted { worker: WorkerId },
     /// The worker's process ended.
-    WorkerTerminated { worker: WorkerId, cause: String, registered: bool },
+    WorkerTerminated {
+        worker: WorkerId,
+        cause: String,
+        registered: bool,
+    },
     /// A start failure was counted.
-    StartFailure { worker: Option<WorkerId>, failures_last_minute: u32 },
+    StartFailure {
+        worker: Option<WorkerId>,
+        failures_last_minute: u32,
+    },
     /// Asking for workers is paused until the given time.
     StartPaused { until: Timestamp },
     /// Workers from a previous attempt were recovered.
     WorkersRecovered { count: u32 },
     /// A TaskExecutor registered and its TaskManager joined the SlotManager.
-    TaskManagerRegistered { worker: WorkerId, matched_pending: bool },
+    TaskManagerRegistered {
+        worker: WorkerId,
+        matched_pending: bool,
+    },
     /// A TaskExecutor's registration was refused.
     RegistrationRefused { worker: WorkerId },
     /// A TaskManager left the SlotManager.
@@ -101,15 +117,35 @@ pub enum EventKind {
     /// A pending TaskManager was dropped.
     PendingTaskManagerRemoved { pending: u32 },
     /// A slot was requested on a TaskExecutor for a job.
-    SlotRequested { job: JobId, worker: WorkerId, allocation: AllocationId },
+    SlotRequested {
+        job: JobId,
+        worker: WorkerId,
+        allocation: AllocationId,
+    },
     /// The TaskExecutor confirmed the slot.
-    SlotAllocated { job: JobId, worker: WorkerId, allocation: AllocationId },
+    SlotAllocated {
+        job: JobId,
+        worker: WorkerId,
+        allocation: AllocationId,
+    },
     /// The slot request failed; the requirement is checked again.
-    SlotRequestFailed { job: JobId, worker: WorkerId, allocation: AllocationId },
+    SlotRequestFailed {
+        job: JobId,
+        worker: WorkerId,
+        allocation: AllocationId,
+    },
     /// A slot became free.
-    SlotFreed { job: JobId, worker: WorkerId, allocation: AllocationId },
+    SlotFreed {
+        job: JobId,
+        worker: WorkerId,
+        allocation: AllocationId,
+    },
     /// A slot the ResourceManager did not know of was adopted from a slot report.
-    SlotAdopted { job: JobId, worker: WorkerId, allocation: AllocationId },
+    SlotAdopted {
+        job: JobId,
+        worker: WorkerId,
+        allocation: AllocationId,
+    },
     /// A job declared its requirements (total slots over all profiles).
     RequirementsDeclared { job: JobId, slots: u32 },
     /// A job's requirements cannot be fulfilled; the JobMaster was told.
@@ -258,7 +294,11 @@ pub struct DecisionLog {
 impl DecisionLog {
     /// A log keeping the newest `capacity` events.
     pub fn new(capacity: usize) -> Self {
-        Self { events: VecDeque::with_capacity(capacity.min(4096)), capacity: capacity.max(1), next_seq: 0 }
+        Self {
+            events: VecDeque::with_capacity(capacity.min(4096)),
+            capacity: capacity.max(1),
+            next_seq: 0,
+        }
     }
 
     /// Records a decision.
@@ -266,13 +306,23 @@ impl DecisionLog {
         if self.events.len() == self.capacity {
             self.events.pop_front();
         }
-        self.events.push_back(Event { seq: self.next_seq, at, reason, kind });
+        self.events.push_back(Event {
+            seq: self.next_seq,
+            at,
+            reason,
+            kind,
+        });
         self.next_seq += 1;
     }
 
     /// The events matching `query`, oldest first.
     pub fn query(&self, query: &EventQuery) -> Vec<Event> {
-        let mut out: Vec<Event> = self.events.iter().filter(|e| query.matches(e)).cloned().collect();
+        let mut out: Vec<Event> = self
+            .events
+            .iter()
+            .filter(|e| query.matches(e))
+            .cloned()
+            .collect();
         if let Some(limit) = query.limit {
             let skip = out.len().saturating_sub(limit);
             out.drain(..skip);
@@ -295,13 +345,24 @@ mod tests {
         let mut log = DecisionLog::new(3);
         let w = WorkerId::new("container_1");
         for i in 0..5 {
-            log.record(Timestamp(i), Reason::Idle, EventKind::WorkerReleased { worker: w.clone() });
+            log.record(
+                Timestamp(i),
+                Reason::Idle,
+                EventKind::WorkerReleased { worker: w.clone() },
+            );
         }
         let all = log.query(&EventQuery::default());
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
-        let q = EventQuery { name: Some("worker_released".into()), limit: Some(1), ..Default::default() };
+        let q = EventQuery {
+            name: Some("worker_released".into()),
+            limit: Some(1),
+            ..Default::default()
+        };
         assert_eq!(log.query(&q)[0].seq, 4);
-        let q = EventQuery { reason: Some(Reason::Surplus), ..Default::default() };
+        let q = EventQuery {
+            reason: Some(Reason::Surplus),
+            ..Default::default()
+        };
         assert!(log.query(&q).is_empty());
         let json = serde_json::to_value(&all[0]).unwrap();
         assert_eq!(json["event"], "worker_released");

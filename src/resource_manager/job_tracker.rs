@@ -34,7 +34,11 @@ impl Job {
     }
 
     /// The profile an acquired slot should serve: the hint, an exact match, or any it satisfies.
-    fn profile_for(&self, resources: &Resources, hint: Option<ResourceProfile>) -> Option<ResourceProfile> {
+    fn profile_for(
+        &self,
+        resources: &Resources,
+        hint: Option<ResourceProfile>,
+    ) -> Option<ResourceProfile> {
         if let Some(p) = hint.filter(|p| self.missing_of(p) > 0) {
             return Some(p);
         }
@@ -42,7 +46,10 @@ impl Job {
         if self.missing_of(&exact) > 0 {
             return Some(exact);
         }
-        self.required.keys().copied().find(|p| p.is_matched_by(resources) && self.missing_of(p) > 0)
+        self.required
+            .keys()
+            .copied()
+            .find(|p| p.is_matched_by(resources) && self.missing_of(p) > 0)
     }
 
     fn serve(&mut self, allocation: AllocationId, profile: Option<ResourceProfile>) {
@@ -60,7 +67,8 @@ impl Job {
 
     /// Gives excess slots to requirements that miss something.
     fn reassign_excess(&mut self) {
-        let excess: Vec<(AllocationId, Resources)> = self.excess.iter().map(|(a, r)| (*a, *r)).collect();
+        let excess: Vec<(AllocationId, Resources)> =
+            self.excess.iter().map(|(a, r)| (*a, *r)).collect();
         for (allocation, resources) in excess {
             if let Some(p) = self.profile_for(&resources, None) {
                 self.excess.remove(&allocation);
@@ -88,12 +96,21 @@ impl JobTracker {
     }
 
     /// Replaces a job's requirements; surplus slots become excess, excess slots serve new needs.
-    pub fn set_requirements(&mut self, job: JobId, target: &str, required: &BTreeMap<ResourceProfile, u32>) {
+    pub fn set_requirements(
+        &mut self,
+        job: JobId,
+        target: &str,
+        required: &BTreeMap<ResourceProfile, u32>,
+    ) {
         let j = self.jobs.entry(job).or_default();
         if !target.is_empty() {
             j.target_address = target.to_owned();
         }
-        j.required = required.iter().filter(|(_, n)| **n > 0).map(|(p, n)| (*p, *n)).collect();
+        j.required = required
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(p, n)| (*p, *n))
+            .collect();
         let profiles: Vec<ResourceProfile> = j.serving.keys().copied().collect();
         for p in profiles {
             let keep = j.required.get(&p).copied().unwrap_or(0) as usize;
@@ -114,14 +131,24 @@ impl JobTracker {
 
     /// Drops a job that neither requires nor holds anything.
     pub fn forget_if_empty(&mut self, job: JobId) {
-        if self.jobs.get(&job).is_some_and(|j| j.required.is_empty() && j.acquired.is_empty()) {
+        if self
+            .jobs
+            .get(&job)
+            .is_some_and(|j| j.required.is_empty() && j.acquired.is_empty())
+        {
             self.jobs.remove(&job);
             self.with_missing.remove(&job);
         }
     }
 
     /// Records a slot acquired by a job (created on first sight, e.g. adopted from a slot report).
-    pub fn acquire(&mut self, job: JobId, allocation: AllocationId, resources: Resources, hint: Option<ResourceProfile>) {
+    pub fn acquire(
+        &mut self,
+        job: JobId,
+        allocation: AllocationId,
+        resources: Resources,
+        hint: Option<ResourceProfile>,
+    ) {
         let j = self.jobs.entry(job).or_default();
         let profile = j.profile_for(&resources, hint);
         j.acquired.insert(allocation, (resources, None));
@@ -131,7 +158,9 @@ impl JobTracker {
 
     /// Records a slot lost by a job; an excess slot takes over the requirement it served.
     pub fn lose(&mut self, job: JobId, allocation: AllocationId) {
-        let Some(j) = self.jobs.get_mut(&job) else { return };
+        let Some(j) = self.jobs.get_mut(&job) else {
+            return;
+        };
         match j.acquired.remove(&allocation) {
             Some((_, Some(p))) => {
                 if let Some(s) = j.serving.get_mut(&p) {
@@ -168,14 +197,20 @@ impl JobTracker {
 
     /// The allocations a job holds.
     pub fn allocations_of(&self, job: JobId) -> Vec<AllocationId> {
-        let mut v: Vec<AllocationId> = self.jobs.get(&job).map(|j| j.acquired.keys().copied().collect()).unwrap_or_default();
+        let mut v: Vec<AllocationId> = self
+            .jobs
+            .get(&job)
+            .map(|j| j.acquired.keys().copied().collect())
+            .unwrap_or_default();
         v.sort_unstable();
         v
     }
 
     /// The JobMaster address slots of this job are offered to.
     pub fn target_address(&self, job: JobId) -> &str {
-        self.jobs.get(&job).map_or("", |j| j.target_address.as_str())
+        self.jobs
+            .get(&job)
+            .map_or("", |j| j.target_address.as_str())
     }
 }
 
@@ -213,7 +248,10 @@ mod tests {
         t.set_requirements(job, "jm", &reqs(&[(fixed, 2)]));
         t.acquire(job, AllocationId(1), SMALL, None);
         t.acquire(job, AllocationId(2), LARGE, None);
-        assert!(t.missing(job).is_empty(), "a larger slot satisfies a smaller profile");
+        assert!(
+            t.missing(job).is_empty(),
+            "a larger slot satisfies a smaller profile"
+        );
         t.set_requirements(job, "jm", &reqs(&[(fixed, 1)]));
         assert!(t.missing(job).is_empty());
         assert_eq!(t.acquired_count(job), 2);

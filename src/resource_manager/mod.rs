@@ -61,12 +61,18 @@ impl ResourceManagerConfig {
         let max_slots = u64::from(conf.get(&config::MAX_SLOTS)?);
         let min_slots = u64::from(conf.get(&config::MIN_SLOTS)?);
         let cpu_millis = |cores: f64| (cores * 1000.0).round() as u64;
-        let max_cpu_millis = conf.get_optional(&config::MAX_TOTAL_CPU)?.map_or(slot.cpu_millis.saturating_mul(max_slots), cpu_millis);
-        let max_memory =
-            conf.get_optional(&config::MAX_TOTAL_MEMORY)?.map_or(slot.memory().saturating_mul(max_slots), MemorySize::bytes);
-        let min_cpu_millis = conf.get_optional(&config::MIN_TOTAL_CPU)?.map_or(slot.cpu_millis.saturating_mul(min_slots), cpu_millis);
-        let min_memory =
-            conf.get_optional(&config::MIN_TOTAL_MEMORY)?.map_or(slot.memory().saturating_mul(min_slots), MemorySize::bytes);
+        let max_cpu_millis = conf
+            .get_optional(&config::MAX_TOTAL_CPU)?
+            .map_or(slot.cpu_millis.saturating_mul(max_slots), cpu_millis);
+        let max_memory = conf
+            .get_optional(&config::MAX_TOTAL_MEMORY)?
+            .map_or(slot.memory().saturating_mul(max_slots), MemorySize::bytes);
+        let min_cpu_millis = conf
+            .get_optional(&config::MIN_TOTAL_CPU)?
+            .map_or(slot.cpu_millis.saturating_mul(min_slots), cpu_millis);
+        let min_memory = conf
+            .get_optional(&config::MIN_TOTAL_MEMORY)?
+            .map_or(slot.memory().saturating_mul(min_slots), MemorySize::bytes);
         if min_cpu_millis > max_cpu_millis || min_memory > max_memory {
             return Err(ConfigError {
                 key: config::MIN_SLOTS.key.to_owned(),
@@ -91,7 +97,8 @@ impl ResourceManagerConfig {
                 registration_timeout: conf.get(&config::TASK_MANAGER_REGISTRATION_TIMEOUT)?,
                 max_start_failure_rate: conf.get(&config::START_WORKER_MAX_FAILURE_RATE)?,
                 start_retry_interval: conf.get(&config::START_WORKER_RETRY_INTERVAL)?,
-                previous_worker_recovery_timeout: conf.get(&config::PREVIOUS_WORKER_RECOVERY_TIMEOUT)?,
+                previous_worker_recovery_timeout: conf
+                    .get(&config::PREVIOUS_WORKER_RECOVERY_TIMEOUT)?,
             },
             heartbeat_interval: conf.get(&config::HEARTBEAT_INTERVAL)?,
             heartbeat_timeout: conf.get(&config::HEARTBEAT_TIMEOUT)?,
@@ -114,7 +121,9 @@ pub fn default_worker_spec(conf: &Configuration) -> Result<WorkerSpec, ConfigErr
         });
     }
     let process = conf.get(&config::TASK_MANAGER_PROCESS_SIZE)?.bytes();
-    let fraction_of = |base: u64, fraction: f64, min: u64, max: u64| ((base as f64 * fraction) as u64).clamp(min, max.max(min));
+    let fraction_of = |base: u64, fraction: f64, min: u64, max: u64| {
+        ((base as f64 * fraction) as u64).clamp(min, max.max(min))
+    };
     let overhead = fraction_of(
         process,
         conf.get(&config::TASK_MANAGER_OVERHEAD_FRACTION)?,
@@ -124,10 +133,15 @@ pub fn default_worker_spec(conf: &Configuration) -> Result<WorkerSpec, ConfigErr
     let metaspace = conf.get(&config::TASK_MANAGER_METASPACE)?.bytes();
     let too_small = |what: &str| ConfigError {
         key: config::TASK_MANAGER_PROCESS_SIZE.key.to_owned(),
-        value: conf.raw(config::TASK_MANAGER_PROCESS_SIZE.key).unwrap_or("1728m").to_owned(),
+        value: conf
+            .raw(config::TASK_MANAGER_PROCESS_SIZE.key)
+            .unwrap_or("1728m")
+            .to_owned(),
         problem: format!("too small: nothing left for {what}; give the TaskManager more memory"),
     };
-    let flink = process.checked_sub(overhead + metaspace).ok_or_else(|| too_small("Flink memory"))?;
+    let flink = process
+        .checked_sub(overhead + metaspace)
+        .ok_or_else(|| too_small("Flink memory"))?;
     let network = fraction_of(
         flink,
         conf.get(&config::TASK_MANAGER_NETWORK_FRACTION)?,
@@ -141,7 +155,10 @@ pub fn default_worker_spec(conf: &Configuration) -> Result<WorkerSpec, ConfigErr
         + task_off_heap
         + network
         + managed;
-    let task_heap = flink.checked_sub(fixed).filter(|h| *h > 0).ok_or_else(|| too_small("task heap"))?;
+    let task_heap = flink
+        .checked_sub(fixed)
+        .filter(|h| *h > 0)
+        .ok_or_else(|| too_small("task heap"))?;
     let cpu = match conf.get_optional(&config::TASK_MANAGER_CPU_CORES)? {
         Some(cores) if cores > 0.0 => cores,
         _ => match conf.get_optional(&config::YARN_CONTAINERS_VCORES)? {
@@ -158,7 +175,10 @@ pub fn default_worker_spec(conf: &Configuration) -> Result<WorkerSpec, ConfigErr
             network,
         },
         num_slots: slots,
-        container: ContainerResource { memory_mb: process >> 20, vcores: cpu.ceil().max(1.0) as u32 },
+        container: ContainerResource {
+            memory_mb: process >> 20,
+            vcores: cpu.ceil().max(1.0) as u32,
+        },
     })
 }
 
@@ -176,7 +196,13 @@ mod tests {
         assert_eq!(spec.total.network, 128 * MIB);
         assert_eq!(spec.total.cpu_millis, 1000);
         assert_eq!(spec.num_slots, 1);
-        assert_eq!(spec.container, ContainerResource { memory_mb: 1728, vcores: 1 });
+        assert_eq!(
+            spec.container,
+            ContainerResource {
+                memory_mb: 1728,
+                vcores: 1
+            }
+        );
     }
 
     #[test]
@@ -191,10 +217,18 @@ mod tests {
         assert_eq!(spec.total.cpu_millis, 2500);
         assert_eq!(spec.container.vcores, 3);
         assert_eq!(spec.default_slot().cpu_millis, 625);
-        let conf = Configuration::from_pairs([("taskmanager.numberOfTaskSlots", "3"), ("yarn.containers.vcores", "2")]);
+        let conf = Configuration::from_pairs([
+            ("taskmanager.numberOfTaskSlots", "3"),
+            ("yarn.containers.vcores", "2"),
+        ]);
         assert_eq!(default_worker_spec(&conf).unwrap().total.cpu_millis, 2000);
         let conf = Configuration::from_pairs([("taskmanager.memory.process.size", "300m")]);
-        assert!(default_worker_spec(&conf).unwrap_err().problem.contains("too small"));
+        assert!(
+            default_worker_spec(&conf)
+                .unwrap_err()
+                .problem
+                .contains("too small")
+        );
     }
 
     #[test]

@@ -14,11 +14,13 @@ use rand::{Rng, SeedableRng};
 
 use super::ResourceManagerConfig;
 use super::commands::{Command, DriverCommand, JobMasterCommand, TaskExecutorCommand};
-use super::core::{ResourceManagerCore, TaskExecutorRegistration, TaskExecutorRegistrationResponse};
+use super::core::{
+    ResourceManagerCore, TaskExecutorRegistration, TaskExecutorRegistrationResponse,
+};
 use super::driver::DriverEvent;
 use super::types::{
-    AllocatedSlot, AllocationId, InstanceId, JobId, JobStatus, ResourceProfile, Resources, SlotReport, Timestamp,
-    WorkerId, WorkerSpec,
+    AllocatedSlot, AllocationId, InstanceId, JobId, JobStatus, ResourceProfile, Resources,
+    SlotReport, Timestamp, WorkerId, WorkerSpec,
 };
 
 /// How the simulated world behaves; tests change it between steps.
@@ -114,14 +116,34 @@ pub struct Counters {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum SimEvent {
-    Allocate { spec: WorkerSpec },
-    Start { worker: WorkerId },
-    Register { worker: WorkerId },
-    Fail { worker: WorkerId },
-    SlotAnswer { worker: WorkerId, instance: InstanceId, allocation: AllocationId },
-    Heartbeat { worker: WorkerId },
-    JobHeartbeat { job: JobId },
-    ExternalRegister { worker: WorkerId, total: Resources, default_slot: Resources },
+    Allocate {
+        spec: WorkerSpec,
+    },
+    Start {
+        worker: WorkerId,
+    },
+    Register {
+        worker: WorkerId,
+    },
+    Fail {
+        worker: WorkerId,
+    },
+    SlotAnswer {
+        worker: WorkerId,
+        instance: InstanceId,
+        allocation: AllocationId,
+    },
+    Heartbeat {
+        worker: WorkerId,
+    },
+    JobHeartbeat {
+        job: JobId,
+    },
+    ExternalRegister {
+        worker: WorkerId,
+        total: Resources,
+        default_slot: Resources,
+    },
 }
 
 /// The simulation.
@@ -215,16 +237,30 @@ impl Simulation {
 
     /// Registers a JobMaster for `job` and declares its requirements.
     pub fn submit_job(&mut self, job: JobId, requirements: BTreeMap<ResourceProfile, u32>) {
-        let response = self.core.register_job_master(job, JOB_MASTER_ID, &format!("jm-{job}"), self.now);
-        assert_eq!(response, super::core::JobMasterRegistrationResponse::Success);
-        self.jobs.insert(job, SimJob { alive: true, ..SimJob::default() });
+        let response =
+            self.core
+                .register_job_master(job, JOB_MASTER_ID, &format!("jm-{job}"), self.now);
+        assert_eq!(
+            response,
+            super::core::JobMasterRegistrationResponse::Success
+        );
+        self.jobs.insert(
+            job,
+            SimJob {
+                alive: true,
+                ..SimJob::default()
+            },
+        );
         self.declare(job, requirements);
     }
 
     /// A job declares new requirements.
     pub fn declare(&mut self, job: JobId, requirements: BTreeMap<ResourceProfile, u32>) {
         self.jobs.entry(job).or_default().requirements = requirements.clone();
-        if let Err(e) = self.core.declare_required_resources(job, JOB_MASTER_ID, requirements, self.now) {
+        if let Err(e) =
+            self.core
+                .declare_required_resources(job, JOB_MASTER_ID, requirements, self.now)
+        {
             self.violations.push(format!("declaration refused: {e}"));
         }
         self.apply_commands();
@@ -248,7 +284,12 @@ impl Simulation {
         let held: Vec<(WorkerId, AllocationId)> = self
             .workers
             .iter()
-            .flat_map(|(w, sw)| sw.slots.values().filter(|s| s.job == job).map(move |s| (w.clone(), s.allocation)))
+            .flat_map(|(w, sw)| {
+                sw.slots
+                    .values()
+                    .filter(|s| s.job == job)
+                    .map(move |s| (w.clone(), s.allocation))
+            })
             .take(n)
             .collect();
         for (worker, allocation) in held {
@@ -256,7 +297,9 @@ impl Simulation {
             sw.slots.remove(&allocation);
             self.allocation_owner.remove(&allocation);
             if let Some(instance) = sw.instance {
-                let _ = self.core.notify_slot_available(&worker, instance, allocation, self.now);
+                let _ = self
+                    .core
+                    .notify_slot_available(&worker, instance, allocation, self.now);
             }
         }
         self.apply_commands();
@@ -282,13 +325,26 @@ impl Simulation {
                 self.allocation_owner.remove(&a);
             }
         }
-        self.core.on_driver_event(DriverEvent::WorkerTerminated { worker: worker.clone(), cause: cause.into() }, self.now);
+        self.core.on_driver_event(
+            DriverEvent::WorkerTerminated {
+                worker: worker.clone(),
+                cause: cause.into(),
+            },
+            self.now,
+        );
         self.apply_commands();
     }
 
     /// A TaskExecutor nobody asked for tries to register.
     pub fn register_stranger(&mut self, worker: &str, total: Resources, default_slot: Resources) {
-        self.schedule(self.now, SimEvent::ExternalRegister { worker: WorkerId::new(worker), total, default_slot });
+        self.schedule(
+            self.now,
+            SimEvent::ExternalRegister {
+                worker: WorkerId::new(worker),
+                total,
+                default_slot,
+            },
+        );
     }
 
     /// A JobMaster stops answering heartbeats.
@@ -305,29 +361,55 @@ impl Simulation {
 
     /// Workers alive at the deployment.
     pub fn alive_workers(&self) -> Vec<&WorkerId> {
-        self.workers.iter().filter(|(_, w)| w.alive).map(|(id, _)| id).collect()
+        self.workers
+            .iter()
+            .filter(|(_, w)| w.alive)
+            .map(|(id, _)| id)
+            .collect()
     }
 
     /// Slots a job holds on TaskExecutors.
     pub fn slots_of(&self, job: JobId) -> u32 {
-        self.workers.values().map(|w| w.slots.values().filter(|s| s.job == job).count() as u32).sum()
+        self.workers
+            .values()
+            .map(|w| w.slots.values().filter(|s| s.job == job).count() as u32)
+            .sum()
     }
 
     /// Workers (alive) holding at least one slot.
     pub fn workers_in_use(&self) -> u32 {
-        self.workers.values().filter(|w| w.alive && !w.slots.is_empty()).count() as u32
+        self.workers
+            .values()
+            .filter(|w| w.alive && !w.slots.is_empty())
+            .count() as u32
     }
 
     fn deliver_worker(&mut self, spec: WorkerSpec) {
         let worker = WorkerId::new(format!("container_sim_{:06}", self.next_worker));
         self.next_worker += 1;
-        let total = self.behaviour.registered_resources.map_or(spec.total, |(t, _)| t);
+        let total = self
+            .behaviour
+            .registered_resources
+            .map_or(spec.total, |(t, _)| t);
         self.workers.insert(
             worker.clone(),
-            SimWorker { spec, instance: None, alive: true, slots: BTreeMap::new(), total, responsive: true },
+            SimWorker {
+                spec,
+                instance: None,
+                alive: true,
+                slots: BTreeMap::new(),
+                total,
+                responsive: true,
+            },
         );
         self.counters.allocated += 1;
-        self.core.on_driver_event(DriverEvent::WorkerAllocated { worker: worker.clone(), spec }, self.now);
+        self.core.on_driver_event(
+            DriverEvent::WorkerAllocated {
+                worker: worker.clone(),
+                spec,
+            },
+            self.now,
+        );
         let at = self.delay(self.behaviour.start_delay);
         self.schedule(at, SimEvent::Start { worker });
     }
@@ -348,8 +430,16 @@ impl Simulation {
                 if !self.workers.get(&worker).is_some_and(|w| w.alive) {
                     return;
                 }
-                self.core.on_driver_event(DriverEvent::WorkerStarted { worker: worker.clone() }, self.now);
-                if self.rng.random_bool(self.behaviour.start_failure_probability.clamp(0.0, 1.0)) {
+                self.core.on_driver_event(
+                    DriverEvent::WorkerStarted {
+                        worker: worker.clone(),
+                    },
+                    self.now,
+                );
+                if self
+                    .rng
+                    .random_bool(self.behaviour.start_failure_probability.clamp(0.0, 1.0))
+                {
                     let at = self.delay(self.behaviour.registration_delay);
                     self.schedule(at, SimEvent::Fail { worker });
                 } else if self.behaviour.workers_register {
@@ -363,20 +453,37 @@ impl Simulation {
                 }
             }
             SimEvent::Register { worker } => {
-                let Some(w) = self.workers.get(&worker).filter(|w| w.alive) else { return };
-                let (total, default_slot) =
-                    self.behaviour.registered_resources.unwrap_or((w.spec.total, w.spec.default_slot()));
-                let report = SlotReport { allocated: w.slots.values().copied().collect() };
-                let registration =
-                    TaskExecutorRegistration { worker: worker.clone(), address: format!("te-{worker}"), total, default_slot, slot_report: report };
+                let Some(w) = self.workers.get(&worker).filter(|w| w.alive) else {
+                    return;
+                };
+                let (total, default_slot) = self
+                    .behaviour
+                    .registered_resources
+                    .unwrap_or((w.spec.total, w.spec.default_slot()));
+                let report = SlotReport {
+                    allocated: w.slots.values().copied().collect(),
+                };
+                let registration = TaskExecutorRegistration {
+                    worker: worker.clone(),
+                    address: format!("te-{worker}"),
+                    total,
+                    default_slot,
+                    slot_report: report,
+                };
                 match self.core.register_task_executor(registration, self.now) {
                     TaskExecutorRegistrationResponse::Success { instance } => {
                         self.workers.get_mut(&worker).expect("present").instance = Some(instance);
                     }
-                    TaskExecutorRegistrationResponse::Rejected { .. } => self.counters.registrations_refused += 1,
+                    TaskExecutorRegistrationResponse::Rejected { .. } => {
+                        self.counters.registrations_refused += 1
+                    }
                 }
             }
-            SimEvent::ExternalRegister { worker, total, default_slot } => {
+            SimEvent::ExternalRegister {
+                worker,
+                total,
+                default_slot,
+            } => {
                 let registration = TaskExecutorRegistration {
                     worker: worker.clone(),
                     address: format!("te-{worker}"),
@@ -384,20 +491,42 @@ impl Simulation {
                     default_slot,
                     slot_report: SlotReport::default(),
                 };
-                if let TaskExecutorRegistrationResponse::Rejected { .. } = self.core.register_task_executor(registration, self.now) {
+                if let TaskExecutorRegistrationResponse::Rejected { .. } =
+                    self.core.register_task_executor(registration, self.now)
+                {
                     self.counters.registrations_refused += 1;
                 }
             }
-            SimEvent::SlotAnswer { worker, instance, allocation } => {
-                if self.workers.get(&worker).is_some_and(|w| w.alive && w.instance == Some(instance)) {
-                    let _ = self.core.slot_request_result(&worker, instance, allocation, true, self.now);
+            SimEvent::SlotAnswer {
+                worker,
+                instance,
+                allocation,
+            } => {
+                if self
+                    .workers
+                    .get(&worker)
+                    .is_some_and(|w| w.alive && w.instance == Some(instance))
+                {
+                    let _ = self
+                        .core
+                        .slot_request_result(&worker, instance, allocation, true, self.now);
                 }
             }
             SimEvent::Heartbeat { worker } => {
-                let Some(w) = self.workers.get(&worker).filter(|w| w.alive && w.responsive) else { return };
+                let Some(w) = self
+                    .workers
+                    .get(&worker)
+                    .filter(|w| w.alive && w.responsive)
+                else {
+                    return;
+                };
                 let Some(instance) = w.instance else { return };
-                let report = SlotReport { allocated: w.slots.values().copied().collect() };
-                let _ = self.core.heartbeat_from_task_executor(&worker, instance, &report, self.now);
+                let report = SlotReport {
+                    allocated: w.slots.values().copied().collect(),
+                };
+                let _ = self
+                    .core
+                    .heartbeat_from_task_executor(&worker, instance, &report, self.now);
             }
             SimEvent::JobHeartbeat { job } => {
                 if self.jobs.get(&job).is_some_and(|j| j.alive) {
@@ -413,7 +542,8 @@ impl Simulation {
                 Command::Driver(DriverCommand::RequestWorker { spec }) => {
                     self.counters.asked += 1;
                     *self.asks.entry(spec).or_default() += 1;
-                    let requested = self.driver_asks() + self.workers.values().filter(|w| w.alive).count() as u32;
+                    let requested = self.driver_asks()
+                        + self.workers.values().filter(|w| w.alive).count() as u32;
                     self.peak_requested = self.peak_requested.max(requested);
                     if self.behaviour.auto_allocate {
                         let at = self.delay(self.behaviour.allocation_delay);
@@ -423,7 +553,9 @@ impl Simulation {
                 Command::Driver(DriverCommand::CancelRequest { spec }) => {
                     let n = self.asks.entry(spec).or_default();
                     if *n == 0 {
-                        self.violations.push(format!("cancelled an ask of {spec:?} that the driver does not hold"));
+                        self.violations.push(format!(
+                            "cancelled an ask of {spec:?} that the driver does not hold"
+                        ));
                     }
                     *n = n.saturating_sub(1);
                     self.counters.cancelled += 1;
@@ -438,11 +570,15 @@ impl Simulation {
                         }
                     }
                 }
-                Command::TaskExecutor { worker, command } => self.task_executor_command(worker, command),
+                Command::TaskExecutor { worker, command } => {
+                    self.task_executor_command(worker, command)
+                }
                 Command::JobMaster { job, command } => {
                     let j = self.jobs.entry(job).or_default();
                     match command {
-                        JobMasterCommand::NotEnoughResources { .. } => j.not_enough_notifications += 1,
+                        JobMasterCommand::NotEnoughResources { .. } => {
+                            j.not_enough_notifications += 1
+                        }
                         JobMasterCommand::TaskManagerLost { .. } => j.task_managers_lost += 1,
                         JobMasterCommand::Disconnect { .. } => j.disconnects += 1,
                         JobMasterCommand::Heartbeat => {
@@ -458,41 +594,81 @@ impl Simulation {
     fn task_executor_command(&mut self, worker: WorkerId, command: TaskExecutorCommand) {
         let Some(w) = self.workers.get_mut(&worker) else {
             if matches!(command, TaskExecutorCommand::RequestSlot { .. }) {
-                self.violations.push(format!("slot requested on unknown worker {worker}"));
+                self.violations
+                    .push(format!("slot requested on unknown worker {worker}"));
             }
             return;
         };
         match command {
-            TaskExecutorCommand::RequestSlot { instance, allocation, job, resources, .. } => {
+            TaskExecutorCommand::RequestSlot {
+                instance,
+                allocation,
+                job,
+                resources,
+                ..
+            } => {
                 self.counters.slot_requests += 1;
                 if !w.alive || w.instance != Some(instance) {
-                    self.violations.push(format!("slot {allocation:?} requested on released or unregistered worker {worker}"));
+                    self.violations.push(format!(
+                        "slot {allocation:?} requested on released or unregistered worker {worker}"
+                    ));
                     return;
                 }
                 if let Some(owner) = self.allocation_owner.get(&allocation) {
-                    self.violations.push(format!("allocation {allocation:?} given twice ({owner} and {worker})"));
+                    self.violations.push(format!(
+                        "allocation {allocation:?} given twice ({owner} and {worker})"
+                    ));
                     return;
                 }
                 if !self.behaviour.answer_slot_requests {
                     return;
                 }
-                w.slots.insert(allocation, AllocatedSlot { allocation, job, resources });
-                let used = w.slots.values().fold(Resources::ZERO, |acc, s| acc.plus(&s.resources));
+                w.slots.insert(
+                    allocation,
+                    AllocatedSlot {
+                        allocation,
+                        job,
+                        resources,
+                    },
+                );
+                let used = w
+                    .slots
+                    .values()
+                    .fold(Resources::ZERO, |acc, s| acc.plus(&s.resources));
                 if !w.total.fits(&used) {
-                    self.violations.push(format!("{worker} holds more than its resources"));
+                    self.violations
+                        .push(format!("{worker} holds more than its resources"));
                 }
                 self.allocation_owner.insert(allocation, worker.clone());
                 let at = self.delay(self.behaviour.answer_delay);
-                self.schedule(at, SimEvent::SlotAnswer { worker, instance, allocation });
+                self.schedule(
+                    at,
+                    SimEvent::SlotAnswer {
+                        worker,
+                        instance,
+                        allocation,
+                    },
+                );
             }
             TaskExecutorCommand::FreeInactiveSlots { job } => {
-                let freed: Vec<AllocationId> = w.slots.values().filter(|s| s.job == job).map(|s| s.allocation).collect();
+                let freed: Vec<AllocationId> = w
+                    .slots
+                    .values()
+                    .filter(|s| s.job == job)
+                    .map(|s| s.allocation)
+                    .collect();
                 let instance = w.instance;
                 for allocation in freed {
-                    self.workers.get_mut(&worker).expect("present").slots.remove(&allocation);
+                    self.workers
+                        .get_mut(&worker)
+                        .expect("present")
+                        .slots
+                        .remove(&allocation);
                     self.allocation_owner.remove(&allocation);
                     if let Some(instance) = instance {
-                        let _ = self.core.notify_slot_available(&worker, instance, allocation, self.now);
+                        let _ = self
+                            .core
+                            .notify_slot_available(&worker, instance, allocation, self.now);
                     }
                 }
             }
@@ -511,10 +687,13 @@ impl Simulation {
     /// Every job whose requirements fit holds what it asked for, per the SlotManager and on the
     /// TaskExecutors.
     pub fn all_jobs_fulfilled(&self) -> bool {
-        self.jobs.iter().filter(|(_, j)| !j.requirements.is_empty()).all(|(job, j)| {
-            let required: u32 = j.requirements.values().sum();
-            self.core.slot_manager().missing_slots(*job) == 0 && self.slots_of(*job) >= required
-        })
+        self.jobs
+            .iter()
+            .filter(|(_, j)| !j.requirements.is_empty())
+            .all(|(job, j)| {
+                let required: u32 = j.requirements.values().sum();
+                self.core.slot_manager().missing_slots(*job) == 0 && self.slots_of(*job) >= required
+            })
     }
 
     /// Nothing asked, nothing pending, no more registered TaskManagers than `spares`.
@@ -528,6 +707,10 @@ impl Simulation {
 
     /// Workers ever released, in id order.
     pub fn released_workers(&self) -> BTreeSet<WorkerId> {
-        self.workers.iter().filter(|(_, w)| !w.alive).map(|(id, _)| id.clone()).collect()
+        self.workers
+            .iter()
+            .filter(|(_, w)| !w.alive)
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 }

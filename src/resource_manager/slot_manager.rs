@@ -17,7 +17,8 @@ use super::commands::{Command, JobMasterCommand, TaskExecutorCommand};
 use super::events::{DecisionLog, EventKind, Reason};
 use super::job_tracker::JobTracker;
 use super::types::{
-    AllocationId, DetMap, InstanceId, JobId, ResourceProfile, Resources, SlotReport, Timestamp, WorkerId, WorkerSpec,
+    AllocationId, DetMap, InstanceId, JobId, ResourceProfile, Resources, SlotReport, Timestamp,
+    WorkerId, WorkerSpec,
 };
 use crate::config::LoadBalanceMode;
 
@@ -206,8 +207,12 @@ impl SlotManager {
         ctx: &mut Ctx,
     ) {
         let slots = requirements.values().sum();
-        self.jobs.set_requirements(job, job_master_address, requirements);
-        ctx.record(Reason::Requested, EventKind::RequirementsDeclared { job, slots });
+        self.jobs
+            .set_requirements(job, job_master_address, requirements);
+        ctx.record(
+            Reason::Requested,
+            EventKind::RequirementsDeclared { job, slots },
+        );
         self.schedule_check(ctx.now);
     }
 
@@ -222,11 +227,17 @@ impl SlotManager {
         }
         for instance in holders {
             let worker = self.task_managers[&instance].worker.clone();
-            ctx.out.push(Command::TaskExecutor { worker, command: TaskExecutorCommand::FreeInactiveSlots { job } });
+            ctx.out.push(Command::TaskExecutor {
+                worker,
+                command: TaskExecutorCommand::FreeInactiveSlots { job },
+            });
         }
         self.jobs.set_requirements(job, "", &BTreeMap::new());
         self.jobs.forget_if_empty(job);
-        ctx.record(Reason::JobTerminated, EventKind::RequirementsCleared { job });
+        ctx.record(
+            Reason::JobTerminated,
+            EventKind::RequirementsCleared { job },
+        );
         self.schedule_check(ctx.now);
     }
 
@@ -252,7 +263,9 @@ impl SlotManager {
                 for i in 0..missing {
                     if let Some(instance) = self.find_registered(&profile) {
                         self.allocate(instance, job, profile, ctx);
-                    } else if !self.place_on_pending(job, profile) && !self.place_on_new_pending(job, profile, ctx) {
+                    } else if !self.place_on_pending(job, profile)
+                        && !self.place_on_new_pending(job, profile, ctx)
+                    {
                         *unfulfillable.entry(job).or_default() += missing - i;
                         break;
                     }
@@ -263,8 +276,14 @@ impl SlotManager {
         self.release_unused_pending(ctx);
         for (job, missing) in unfulfillable {
             let acquired = self.jobs.acquired_count(job);
-            ctx.record(Reason::Requirement, EventKind::RequirementUnfulfillable { job, missing });
-            ctx.out.push(Command::JobMaster { job, command: JobMasterCommand::NotEnoughResources { acquired } });
+            ctx.record(
+                Reason::Requirement,
+                EventKind::RequirementUnfulfillable { job, missing },
+            );
+            ctx.out.push(Command::JobMaster {
+                job,
+                command: JobMasterCommand::NotEnoughResources { acquired },
+            });
         }
     }
 
@@ -277,10 +296,15 @@ impl SlotManager {
             LoadBalanceMode::None => {
                 // Best fit by free memory: fills one TaskManager before the next.
                 let lower = match profile {
-                    ResourceProfile::Unknown => self.default_slot_memory.keys().next().copied().unwrap_or(0),
+                    ResourceProfile::Unknown => {
+                        self.default_slot_memory.keys().next().copied().unwrap_or(0)
+                    }
                     ResourceProfile::Fixed(r) => r.memory(),
                 };
-                self.free_index.range((lower, InstanceId(0))..).map(|(_, id)| *id).find(fits)
+                self.free_index
+                    .range((lower, InstanceId(0))..)
+                    .map(|(_, id)| *id)
+                    .find(fits)
             }
             LoadBalanceMode::Slots => self.free_index.iter().map(|(_, id)| *id).find(fits),
         }
@@ -291,18 +315,25 @@ impl SlotManager {
             LoadBalanceMode::None => tm.free.memory(),
             LoadBalanceMode::Slots => {
                 let used = tm.total.minus(&tm.free);
-                let ratio = |u: u64, t: u64| if t == 0 { 0 } else { u.saturating_mul(1_000_000) / t };
-                ratio(used.cpu_millis, tm.total.cpu_millis).max(ratio(used.memory(), tm.total.memory()))
+                let ratio = |u: u64, t: u64| u.saturating_mul(1_000_000).checked_div(t).unwrap_or(0);
+                ratio(used.cpu_millis, tm.total.cpu_millis)
+                    .max(ratio(used.memory(), tm.total.memory()))
             }
         }
     }
 
     /// Re-files a TaskManager in the free and idle indexes after a change.
     fn reindex(&mut self, instance: InstanceId, now: Timestamp) {
-        let Some(tm) = self.task_managers.get(&instance) else { return };
+        let Some(tm) = self.task_managers.get(&instance) else {
+            return;
+        };
         let key = (!tm.unwanted && !tm.free.is_empty()).then(|| self.index_key(tm));
         let (old_key, old_idle) = (tm.index_key, tm.idle_since);
-        let idle_now = if tm.unwanted || !tm.slots.is_empty() { None } else { Some(old_idle.unwrap_or(now)) };
+        let idle_now = if tm.unwanted || !tm.slots.is_empty() {
+            None
+        } else {
+            Some(old_idle.unwrap_or(now))
+        };
         if let Some(k) = old_key {
             self.free_index.remove(&(k, instance));
         }
@@ -317,33 +348,69 @@ impl SlotManager {
                 self.idle.insert((t, instance));
             }
         }
-        let tm = self.task_managers.get_mut(&instance).expect("checked above");
+        let tm = self
+            .task_managers
+            .get_mut(&instance)
+            .expect("checked above");
         tm.index_key = key;
         tm.idle_since = idle_now;
-        let counted = if tm.unwanted { (Resources::ZERO, Resources::ZERO) } else { (tm.free, tm.total) };
+        let counted = if tm.unwanted {
+            (Resources::ZERO, Resources::ZERO)
+        } else {
+            (tm.free, tm.total)
+        };
         let (old_free, old_total) = std::mem::replace(&mut tm.counted, counted);
         self.registered_free = self.registered_free.minus(&old_free).plus(&counted.0);
         self.registered_total = self.registered_total.minus(&old_total).plus(&counted.1);
     }
 
-    fn allocate(&mut self, instance: InstanceId, job: JobId, profile: ResourceProfile, ctx: &mut Ctx) {
+    fn allocate(
+        &mut self,
+        instance: InstanceId,
+        job: JobId,
+        profile: ResourceProfile,
+        ctx: &mut Ctx,
+    ) {
         let allocation = AllocationId(self.next_allocation);
         self.next_allocation += 1;
         let deadline = ctx.now.after(self.config.slot_request_timeout);
-        let tm = self.task_managers.get_mut(&instance).expect("allocate on a registered TaskManager");
+        let tm = self
+            .task_managers
+            .get_mut(&instance)
+            .expect("allocate on a registered TaskManager");
         let resources = profile.effective(&tm.default_slot);
         tm.free = tm.free.minus(&resources);
-        tm.slots.insert(allocation, Slot { job, resources, state: SlotState::Pending(deadline) });
+        tm.slots.insert(
+            allocation,
+            Slot {
+                job,
+                resources,
+                state: SlotState::Pending(deadline),
+            },
+        );
         let worker = tm.worker.clone();
         self.reindex(instance, ctx.now);
         self.allocations.insert(allocation, instance);
         self.request_deadlines.insert((deadline, allocation));
         self.jobs.acquire(job, allocation, resources, Some(profile));
         let job_master_address = self.jobs.target_address(job).to_owned();
-        ctx.record(Reason::Requirement, EventKind::SlotRequested { job, worker: worker.clone(), allocation });
+        ctx.record(
+            Reason::Requirement,
+            EventKind::SlotRequested {
+                job,
+                worker: worker.clone(),
+                allocation,
+            },
+        );
         ctx.out.push(Command::TaskExecutor {
             worker,
-            command: TaskExecutorCommand::RequestSlot { instance, allocation, job, resources, job_master_address },
+            command: TaskExecutorCommand::RequestSlot {
+                instance,
+                allocation,
+                job,
+                resources,
+                job_master_address,
+            },
         });
     }
 
@@ -364,12 +431,18 @@ impl SlotManager {
     }
 
     fn pending_total(&self) -> Resources {
-        self.config.default_worker.total.times(self.pending.len() as u64)
+        self.config
+            .default_worker
+            .total
+            .times(self.pending.len() as u64)
     }
 
     /// Whether one more default worker stays within the maximum total resources.
     fn within_max(&self, extra: &Resources) -> bool {
-        let total = self.registered_total.plus(&self.pending_total()).plus(extra);
+        let total = self
+            .registered_total
+            .plus(&self.pending_total())
+            .plus(extra);
         total.cpu_millis <= self.config.max_cpu_millis && total.memory() <= self.config.max_memory
     }
 
@@ -377,20 +450,45 @@ impl SlotManager {
         let id = self.next_pending;
         self.next_pending += 1;
         let free = self.config.default_worker.total;
-        self.pending.insert(id, PendingTaskManager { free, allocations: Vec::new() });
+        self.pending.insert(
+            id,
+            PendingTaskManager {
+                free,
+                allocations: Vec::new(),
+            },
+        );
         self.pending_index.insert((free.memory(), id));
-        ctx.record(reason, EventKind::PendingTaskManagerAdded { pending: self.pending.len() as u32 });
+        ctx.record(
+            reason,
+            EventKind::PendingTaskManagerAdded {
+                pending: self.pending.len() as u32,
+            },
+        );
         id
     }
 
-    fn place_on_new_pending(&mut self, job: JobId, profile: ResourceProfile, ctx: &mut Ctx) -> bool {
+    fn place_on_new_pending(
+        &mut self,
+        job: JobId,
+        profile: ResourceProfile,
+        ctx: &mut Ctx,
+    ) -> bool {
         let worker = self.config.default_worker;
-        if !worker.total.fits(&profile.effective(&worker.default_slot())) {
-            ctx.record(Reason::ProfileTooLarge, EventKind::RequirementUnfulfillable { job, missing: 1 });
+        if !worker
+            .total
+            .fits(&profile.effective(&worker.default_slot()))
+        {
+            ctx.record(
+                Reason::ProfileTooLarge,
+                EventKind::RequirementUnfulfillable { job, missing: 1 },
+            );
             return false;
         }
         if !self.within_max(&worker.total) {
-            ctx.record(Reason::MaxResourcesExceeded, EventKind::RequirementUnfulfillable { job, missing: 1 });
+            ctx.record(
+                Reason::MaxResourcesExceeded,
+                EventKind::RequirementUnfulfillable { job, missing: 1 },
+            );
             return false;
         }
         self.add_pending(Reason::Requirement, ctx);
@@ -399,7 +497,11 @@ impl SlotManager {
 
     /// Redundancy and minimums hold with `free` resources available out of `total`.
     fn spares_satisfied(&self, free: &Resources, total: &Resources) -> bool {
-        let redundant = self.config.default_worker.total.times(u64::from(self.config.redundant_task_managers));
+        let redundant = self
+            .config
+            .default_worker
+            .total
+            .times(u64::from(self.config.redundant_task_managers));
         free.cpu_millis >= redundant.cpu_millis
             && free.memory() >= redundant.memory()
             && total.cpu_millis >= self.config.min_cpu_millis
@@ -407,7 +509,9 @@ impl SlotManager {
     }
 
     fn pending_free(&self) -> Resources {
-        self.pending.values().fold(Resources::ZERO, |acc, p| acc.plus(&p.free))
+        self.pending
+            .values()
+            .fold(Resources::ZERO, |acc, p| acc.plus(&p.free))
     }
 
     /// Adds pending TaskManagers until redundancy and minimums hold (within the maximum).
@@ -416,7 +520,9 @@ impl SlotManager {
         let mut total = self.registered_total.plus(&self.pending_total());
         let worker = self.config.default_worker.total;
         while !self.spares_satisfied(&free, &total) && self.within_max(&worker) {
-            let reason = if total.cpu_millis < self.config.min_cpu_millis || total.memory() < self.config.min_memory {
+            let reason = if total.cpu_millis < self.config.min_cpu_millis
+                || total.memory() < self.config.min_memory
+            {
                 Reason::Minimum
             } else {
                 Reason::Redundancy
@@ -445,7 +551,9 @@ impl SlotManager {
                 self.pending_index.remove(&(p.free.memory(), id));
                 ctx.record(
                     Reason::NoLongerNeeded,
-                    EventKind::PendingTaskManagerRemoved { pending: self.pending.len() as u32 },
+                    EventKind::PendingTaskManagerRemoved {
+                        pending: self.pending.len() as u32,
+                    },
                 );
             } else {
                 free = free.plus(&self.pending[&id].free);
@@ -471,10 +579,15 @@ impl SlotManager {
         ctx: &mut Ctx,
     ) -> TaskManagerRegistration {
         let default = self.config.default_worker;
-        let matches_pending =
-            report.allocated.is_empty() && total == default.total && default_slot == default.default_slot();
+        let matches_pending = report.allocated.is_empty()
+            && total == default.total
+            && default_slot == default.default_slot();
         let matched = if matches_pending {
-            let with_allocations = self.pending.iter().find(|(_, p)| !p.allocations.is_empty()).map(|(id, _)| *id);
+            let with_allocations = self
+                .pending
+                .iter()
+                .find(|(_, p)| !p.allocations.is_empty())
+                .map(|(id, _)| *id);
             with_allocations.or_else(|| self.pending.keys().next().copied())
         } else {
             None
@@ -485,7 +598,10 @@ impl SlotManager {
             p
         });
         if matched.is_none() && !self.within_max(&total) {
-            ctx.record(Reason::MaxResourcesExceeded, EventKind::RegistrationRefused { worker });
+            ctx.record(
+                Reason::MaxResourcesExceeded,
+                EventKind::RegistrationRefused { worker },
+            );
             return TaskManagerRegistration::Rejected;
         }
         let instance = InstanceId(self.next_instance);
@@ -506,19 +622,31 @@ impl SlotManager {
             },
         );
         self.by_worker.insert(worker.clone(), instance);
-        *self.default_slot_memory.entry(default_slot.memory()).or_default() += 1;
+        *self
+            .default_slot_memory
+            .entry(default_slot.memory())
+            .or_default() += 1;
         *self.registered_by_spec.entry(spec).or_default() += 1;
         self.reindex(instance, ctx.now);
         ctx.record(
             Reason::Requested,
-            EventKind::TaskManagerRegistered { worker, matched_pending: matched.is_some() },
+            EventKind::TaskManagerRegistered {
+                worker,
+                matched_pending: matched.is_some(),
+            },
         );
         self.report_slot_status(instance, report, ctx);
         match matched {
             Some(p) if !p.allocations.is_empty() => {
                 for (job, profile) in p.allocations {
-                    let still_missing = self.jobs.missing(job).iter().any(|(q, n)| *q == profile && *n > 0);
-                    let fits = self.task_managers[&instance].free.fits(&profile.effective(&default_slot));
+                    let still_missing = self
+                        .jobs
+                        .missing(job)
+                        .iter()
+                        .any(|(q, n)| *q == profile && *n > 0);
+                    let fits = self.task_managers[&instance]
+                        .free
+                        .fits(&profile.effective(&default_slot));
                     if still_missing && fits {
                         self.allocate(instance, job, profile, ctx);
                     }
@@ -530,8 +658,15 @@ impl SlotManager {
     }
 
     /// Removes a TaskManager; its slots are lost for their jobs. Returns how many slots it held.
-    pub fn unregister_task_manager(&mut self, instance: InstanceId, reason: Reason, ctx: &mut Ctx) -> u32 {
-        let Some(mut tm) = self.task_managers.remove(&instance) else { return 0 };
+    pub fn unregister_task_manager(
+        &mut self,
+        instance: InstanceId,
+        reason: Reason,
+        ctx: &mut Ctx,
+    ) -> u32 {
+        let Some(mut tm) = self.task_managers.remove(&instance) else {
+            return 0;
+        };
         if let Some(k) = tm.index_key {
             self.free_index.remove(&(k, instance));
         }
@@ -563,7 +698,13 @@ impl SlotManager {
             }
             self.jobs.lose(slot.job, allocation);
         }
-        ctx.record(reason, EventKind::TaskManagerRemoved { worker: tm.worker, slots_lost: lost });
+        ctx.record(
+            reason,
+            EventKind::TaskManagerRemoved {
+                worker: tm.worker,
+                slots_lost: lost,
+            },
+        );
         if lost > 0 {
             self.schedule_check(ctx.now);
         }
@@ -578,9 +719,17 @@ impl SlotManager {
     /// Reconciles a TaskManager's slot report with local belief; the report wins. Confirmed
     /// requests become allocated, allocated slots missing from the report are freed, unknown
     /// reported slots are adopted (after a failover). Returns whether anything diverged.
-    pub fn report_slot_status(&mut self, instance: InstanceId, report: &SlotReport, ctx: &mut Ctx) -> bool {
-        let Some(tm) = self.task_managers.get_mut(&instance) else { return false };
-        let reported: BTreeSet<AllocationId> = report.allocated.iter().map(|s| s.allocation).collect();
+    pub fn report_slot_status(
+        &mut self,
+        instance: InstanceId,
+        report: &SlotReport,
+        ctx: &mut Ctx,
+    ) -> bool {
+        let Some(tm) = self.task_managers.get_mut(&instance) else {
+            return false;
+        };
+        let reported: BTreeSet<AllocationId> =
+            report.allocated.iter().map(|s| s.allocation).collect();
         let mut to_free: Vec<AllocationId> = tm
             .slots
             .iter()
@@ -606,7 +755,14 @@ impl SlotManager {
         let diverged = !to_free.is_empty() || !adopt.is_empty();
         for (deadline, allocation, job) in confirmed {
             self.request_deadlines.remove(&(deadline, allocation));
-            ctx.record(Reason::SlotReport, EventKind::SlotAllocated { job, worker: worker.clone(), allocation });
+            ctx.record(
+                Reason::SlotReport,
+                EventKind::SlotAllocated {
+                    job,
+                    worker: worker.clone(),
+                    allocation,
+                },
+            );
         }
         for allocation in to_free {
             self.free_allocation(allocation, Reason::SlotReport, ctx);
@@ -614,14 +770,25 @@ impl SlotManager {
         for s in adopt {
             let tm = self.task_managers.get_mut(&instance).expect("present");
             tm.free = tm.free.minus(&s.resources);
-            tm.slots.insert(s.allocation, Slot { job: s.job, resources: s.resources, state: SlotState::Allocated });
+            tm.slots.insert(
+                s.allocation,
+                Slot {
+                    job: s.job,
+                    resources: s.resources,
+                    state: SlotState::Allocated,
+                },
+            );
             self.allocations.insert(s.allocation, instance);
             self.next_allocation = self.next_allocation.max(s.allocation.0 + 1);
             self.jobs.acquire(s.job, s.allocation, s.resources, None);
             self.reindex(instance, ctx.now);
             ctx.record(
                 Reason::SlotReport,
-                EventKind::SlotAdopted { job: s.job, worker: worker.clone(), allocation: s.allocation },
+                EventKind::SlotAdopted {
+                    job: s.job,
+                    worker: worker.clone(),
+                    allocation: s.allocation,
+                },
             );
         }
         if diverged {
@@ -631,20 +798,48 @@ impl SlotManager {
     }
 
     /// The TaskExecutor answered a slot request. A late or unknown answer is ignored.
-    pub fn slot_request_result(&mut self, instance: InstanceId, allocation: AllocationId, ok: bool, ctx: &mut Ctx) {
+    pub fn slot_request_result(
+        &mut self,
+        instance: InstanceId,
+        allocation: AllocationId,
+        ok: bool,
+        ctx: &mut Ctx,
+    ) {
         if self.allocations.get(&allocation) != Some(&instance) {
             return;
         }
-        let tm = self.task_managers.get_mut(&instance).expect("allocation on a registered TaskManager");
-        let slot = tm.slots.get_mut(&allocation).expect("allocation on its TaskManager");
-        let SlotState::Pending(deadline) = slot.state else { return };
+        let tm = self
+            .task_managers
+            .get_mut(&instance)
+            .expect("allocation on a registered TaskManager");
+        let slot = tm
+            .slots
+            .get_mut(&allocation)
+            .expect("allocation on its TaskManager");
+        let SlotState::Pending(deadline) = slot.state else {
+            return;
+        };
         let (job, worker) = (slot.job, tm.worker.clone());
         if ok {
             slot.state = SlotState::Allocated;
             self.request_deadlines.remove(&(deadline, allocation));
-            ctx.record(Reason::Requested, EventKind::SlotAllocated { job, worker, allocation });
+            ctx.record(
+                Reason::Requested,
+                EventKind::SlotAllocated {
+                    job,
+                    worker,
+                    allocation,
+                },
+            );
         } else {
-            ctx.record(Reason::SlotRequestRefused, EventKind::SlotRequestFailed { job, worker, allocation });
+            ctx.record(
+                Reason::SlotRequestRefused,
+                EventKind::SlotRequestFailed {
+                    job,
+                    worker,
+                    allocation,
+                },
+            );
             self.free_allocation(allocation, Reason::SlotRequestRefused, ctx);
         }
     }
@@ -657,9 +852,17 @@ impl SlotManager {
     }
 
     fn free_allocation(&mut self, allocation: AllocationId, reason: Reason, ctx: &mut Ctx) {
-        let Some(instance) = self.allocations.remove(&allocation) else { return };
-        let tm = self.task_managers.get_mut(&instance).expect("allocation on a registered TaskManager");
-        let slot = tm.slots.remove(&allocation).expect("allocation on its TaskManager");
+        let Some(instance) = self.allocations.remove(&allocation) else {
+            return;
+        };
+        let tm = self
+            .task_managers
+            .get_mut(&instance)
+            .expect("allocation on a registered TaskManager");
+        let slot = tm
+            .slots
+            .remove(&allocation)
+            .expect("allocation on its TaskManager");
         tm.free = tm.free.plus(&slot.resources).min_fields(&tm.total);
         let worker = tm.worker.clone();
         if let SlotState::Pending(deadline) = slot.state {
@@ -667,7 +870,14 @@ impl SlotManager {
         }
         self.reindex(instance, ctx.now);
         self.jobs.lose(slot.job, allocation);
-        ctx.record(reason, EventKind::SlotFreed { job: slot.job, worker, allocation });
+        ctx.record(
+            reason,
+            EventKind::SlotFreed {
+                job: slot.job,
+                worker,
+                allocation,
+            },
+        );
         self.schedule_check(ctx.now);
     }
 
@@ -682,8 +892,11 @@ impl SlotManager {
         self.last_reconcile = Some(ctx.now);
         let timeout_ms = self.config.task_manager_timeout.as_millis() as u64;
         let horizon = Timestamp(ctx.now.0.saturating_sub(timeout_ms));
-        let idle: Vec<InstanceId> =
-            self.idle.range(..=(horizon, InstanceId(u64::MAX))).map(|(_, id)| *id).collect();
+        let idle: Vec<InstanceId> = self
+            .idle
+            .range(..=(horizon, InstanceId(u64::MAX)))
+            .map(|(_, id)| *id)
+            .collect();
         let (mut free, mut total) = (self.registered_free, self.registered_total);
         for id in &idle {
             let tm = &self.task_managers[id];
@@ -720,8 +933,15 @@ impl SlotManager {
 
     /// What the SlotManager needs, per worker spec (specs with only unwanted workers included).
     pub fn declarations(&self) -> Vec<ResourceDeclaration> {
-        fn entry(by_spec: &mut BTreeMap<WorkerSpec, ResourceDeclaration>, spec: WorkerSpec) -> &mut ResourceDeclaration {
-            by_spec.entry(spec).or_insert_with(|| ResourceDeclaration { spec, needed: 0, unwanted: Vec::new() })
+        fn entry(
+            by_spec: &mut BTreeMap<WorkerSpec, ResourceDeclaration>,
+            spec: WorkerSpec,
+        ) -> &mut ResourceDeclaration {
+            by_spec.entry(spec).or_insert_with(|| ResourceDeclaration {
+                spec,
+                needed: 0,
+                unwanted: Vec::new(),
+            })
         }
         let mut by_spec: BTreeMap<WorkerSpec, ResourceDeclaration> = BTreeMap::new();
         for (spec, n) in &self.registered_by_spec {
@@ -746,7 +966,10 @@ impl SlotManager {
             Some(t) => Timestamp(t.0.saturating_sub(timeout_ms) + 1),
             None => Timestamp(0),
         };
-        self.idle.range((seen_until, InstanceId(0))..).next().map(|(t, _)| t.after(timeout))
+        self.idle
+            .range((seen_until, InstanceId(0))..)
+            .next()
+            .map(|(t, _)| t.after(timeout))
     }
 
     /// The earliest time [`Self::poll`] has work to do.
@@ -775,7 +998,14 @@ impl SlotManager {
                 let tm = &self.task_managers[instance];
                 let slot = &tm.slots[&allocation];
                 let (job, worker) = (slot.job, tm.worker.clone());
-                ctx.record(Reason::SlotRequestTimeout, EventKind::SlotRequestFailed { job, worker, allocation });
+                ctx.record(
+                    Reason::SlotRequestTimeout,
+                    EventKind::SlotRequestFailed {
+                        job,
+                        worker,
+                        allocation,
+                    },
+                );
                 self.free_allocation(allocation, Reason::SlotRequestTimeout, ctx);
             }
         }
@@ -810,16 +1040,24 @@ impl SlotManager {
 
     /// The worker holding an allocation.
     pub fn worker_of_allocation(&self, allocation: AllocationId) -> Option<&WorkerId> {
-        self.allocations.get(&allocation).map(|i| &self.task_managers[i].worker)
+        self.allocations
+            .get(&allocation)
+            .map(|i| &self.task_managers[i].worker)
     }
 
     /// Checks the internal invariants (for tests): every TaskManager's slots fit its total and its
     /// free resources equal total minus slots; indexes agree with the TaskManagers.
     pub fn check_invariants(&self) -> Result<(), String> {
         for (id, tm) in &self.task_managers {
-            let used = tm.slots.values().fold(Resources::ZERO, |acc, s| acc.plus(&s.resources));
+            let used = tm
+                .slots
+                .values()
+                .fold(Resources::ZERO, |acc, s| acc.plus(&s.resources));
             if !tm.total.fits(&used) {
-                return Err(format!("{} holds more than its total: {used:?} > {:?}", tm.worker, tm.total));
+                return Err(format!(
+                    "{} holds more than its total: {used:?} > {:?}",
+                    tm.worker, tm.total
+                ));
             }
             if tm.free != tm.total.minus(&used) {
                 return Err(format!("{} free {:?} != total - used", tm.worker, tm.free));
@@ -830,7 +1068,13 @@ impl SlotManager {
                 }
             }
         }
-        if self.allocations.len() != self.task_managers.values().map(|t| t.slots.len()).sum::<usize>() {
+        if self.allocations.len()
+            != self
+                .task_managers
+                .values()
+                .map(|t| t.slots.len())
+                .sum::<usize>()
+        {
             return Err("allocation index out of sync".into());
         }
         Ok(())

@@ -14,13 +14,18 @@ use serde::{Deserialize, Serialize};
 pub(crate) type DetMap<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
 
 /// Milliseconds on the ResourceManager's clock (virtual in the simulation, tokio's in production).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Timestamp(pub u64);
 
 impl Timestamp {
     /// This instant plus a duration (saturating).
     pub fn after(self, d: std::time::Duration) -> Timestamp {
-        Timestamp(self.0.saturating_add(d.as_millis().min(u64::MAX as u128) as u64))
+        Timestamp(
+            self.0
+                .saturating_add(d.as_millis().min(u64::MAX as u128) as u64),
+        )
     }
 }
 
@@ -73,7 +78,9 @@ impl fmt::Display for WorkerId {
 
 /// Resource quantities of a TaskManager or a slot: CPU in thousandths of a core and the four memory
 /// pools a slot may use (bytes). Framework and JVM memory are not slot resources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Resources {
     /// CPU in milli-cores.
     pub cpu_millis: u64,
@@ -89,11 +96,23 @@ pub struct Resources {
 
 impl Resources {
     /// Nothing.
-    pub const ZERO: Resources = Resources { cpu_millis: 0, task_heap: 0, task_off_heap: 0, managed: 0, network: 0 };
+    pub const ZERO: Resources = Resources {
+        cpu_millis: 0,
+        task_heap: 0,
+        task_off_heap: 0,
+        managed: 0,
+        network: 0,
+    };
 
     /// CPU and a single memory figure (as task heap), for tests and simple profiles.
     pub const fn new(cpu_millis: u64, memory: u64) -> Self {
-        Resources { cpu_millis, task_heap: memory, task_off_heap: 0, managed: 0, network: 0 }
+        Resources {
+            cpu_millis,
+            task_heap: memory,
+            task_off_heap: 0,
+            managed: 0,
+            network: 0,
+        }
     }
 
     /// Total slot memory: task heap + task off-heap + managed + network.
@@ -264,6 +283,9 @@ pub enum JobStatus {
 impl JobStatus {
     /// Failed, cancelled or finished: the job will never run again, so its requirements are cleared.
     pub fn is_globally_terminal(self) -> bool {
-        matches!(self, JobStatus::Failed | JobStatus::Canceled | JobStatus::Finished)
+        matches!(
+            self,
+            JobStatus::Failed | JobStatus::Canceled | JobStatus::Finished
+        )
     }
 }

@@ -136,13 +136,16 @@ impl Workers {
     }
 
     fn total(&self, spec: &WorkerSpec) -> u32 {
-        self.specs.get(spec).map_or(0, |s| s.asks.len() as u32 + s.workers)
+        self.specs
+            .get(spec)
+            .map_or(0, |s| s.asks.len() as u32 + s.workers)
     }
 
     fn remove_worker(&mut self, worker: &WorkerId) -> Option<Worker> {
         let w = self.workers.remove(worker)?;
         if let Some(deadline) = w.registration_deadline {
-            self.registration_deadlines.remove(&(deadline, worker.clone()));
+            self.registration_deadlines
+                .remove(&(deadline, worker.clone()));
         }
         if let Some(s) = w.spec.and_then(|spec| self.specs.get_mut(&spec)) {
             s.workers -= 1;
@@ -184,12 +187,21 @@ impl Workers {
                     let state = self.specs.get_mut(&spec).expect("listed");
                     state.asks.push_back(ctx.now);
                     let outstanding_asks = state.asks.len() as u32;
-                    ctx.out.push(Command::Driver(DriverCommand::RequestWorker { spec }));
-                    ctx.log.record(ctx.now, Reason::Needed, EventKind::WorkerAsked { spec, outstanding_asks });
+                    ctx.out
+                        .push(Command::Driver(DriverCommand::RequestWorker { spec }));
+                    ctx.log.record(
+                        ctx.now,
+                        Reason::Needed,
+                        EventKind::WorkerAsked {
+                            spec,
+                            outstanding_asks,
+                        },
+                    );
                 }
             }
         }
-        self.specs.retain(|_, s| s.needed > 0 || !s.asks.is_empty() || s.workers > 0);
+        self.specs
+            .retain(|_, s| s.needed > 0 || !s.asks.is_empty() || s.workers > 0);
     }
 
     fn release_surplus(&mut self, spec: WorkerSpec, mut surplus: u32, ctx: &mut Ctx) {
@@ -198,8 +210,16 @@ impl Workers {
         while surplus > 0 && state.asks.pop_back().is_some() {
             surplus -= 1;
             let outstanding_asks = state.asks.len() as u32;
-            ctx.out.push(Command::Driver(DriverCommand::CancelRequest { spec }));
-            ctx.log.record(ctx.now, Reason::NoLongerNeeded, EventKind::AskCancelled { spec, outstanding_asks });
+            ctx.out
+                .push(Command::Driver(DriverCommand::CancelRequest { spec }));
+            ctx.log.record(
+                ctx.now,
+                Reason::NoLongerNeeded,
+                EventKind::AskCancelled {
+                    spec,
+                    outstanding_asks,
+                },
+            );
         }
         // Then starting workers of this attempt, then registered ones.
         for phase_wanted in [false, true] {
@@ -211,7 +231,9 @@ impl Workers {
                 .iter()
                 .rev()
                 .filter(|(_, w)| {
-                    w.spec == Some(spec) && (w.phase == WorkerPhase::Registered) == phase_wanted && !w.previous_attempt
+                    w.spec == Some(spec)
+                        && (w.phase == WorkerPhase::Registered) == phase_wanted
+                        && !w.previous_attempt
                 })
                 .map(|(id, _)| id.clone())
                 .take(surplus as usize)
@@ -226,12 +248,22 @@ impl Workers {
     /// Releases a worker: the driver stops it; a registered one is also reported through
     /// [`Self::take_released_registered`].
     pub fn release(&mut self, worker: &WorkerId, reason: Reason, ctx: &mut Ctx) {
-        let Some(w) = self.remove_worker(worker) else { return };
+        let Some(w) = self.remove_worker(worker) else {
+            return;
+        };
         if w.phase == WorkerPhase::Registered {
             self.released_registered.push(worker.clone());
         }
-        ctx.out.push(Command::Driver(DriverCommand::ReleaseWorker { worker: worker.clone() }));
-        ctx.log.record(ctx.now, reason, EventKind::WorkerReleased { worker: worker.clone() });
+        ctx.out.push(Command::Driver(DriverCommand::ReleaseWorker {
+            worker: worker.clone(),
+        }));
+        ctx.log.record(
+            ctx.now,
+            reason,
+            EventKind::WorkerReleased {
+                worker: worker.clone(),
+            },
+        );
         self.check_recovery_complete();
     }
 
@@ -248,17 +280,33 @@ impl Workers {
             granted
         });
         if !granted {
-            ctx.out.push(Command::Driver(DriverCommand::ReleaseWorker { worker: worker.clone() }));
-            ctx.log.record(ctx.now, Reason::Surplus, EventKind::WorkerReleased { worker });
+            ctx.out.push(Command::Driver(DriverCommand::ReleaseWorker {
+                worker: worker.clone(),
+            }));
+            ctx.log.record(
+                ctx.now,
+                Reason::Surplus,
+                EventKind::WorkerReleased { worker },
+            );
             return;
         }
         let deadline = ctx.now.after(self.config.registration_timeout);
-        self.registration_deadlines.insert((deadline, worker.clone()));
+        self.registration_deadlines
+            .insert((deadline, worker.clone()));
         self.workers.insert(
             worker.clone(),
-            Worker { spec: Some(spec), phase: WorkerPhase::Allocated, previous_attempt: false, registration_deadline: Some(deadline) },
+            Worker {
+                spec: Some(spec),
+                phase: WorkerPhase::Allocated,
+                previous_attempt: false,
+                registration_deadline: Some(deadline),
+            },
         );
-        ctx.log.record(ctx.now, Reason::Needed, EventKind::WorkerAllocated { worker });
+        ctx.log.record(
+            ctx.now,
+            Reason::Needed,
+            EventKind::WorkerAllocated { worker },
+        );
     }
 
     /// The driver could not provide a worker of a spec (e.g. too large for the cluster): the ask
@@ -272,17 +320,30 @@ impl Workers {
 
     /// The worker's process started.
     pub fn on_started(&mut self, worker: &WorkerId, ctx: &mut Ctx) {
-        if let Some(w) = self.workers.get_mut(worker).filter(|w| w.phase == WorkerPhase::Allocated) {
+        if let Some(w) = self
+            .workers
+            .get_mut(worker)
+            .filter(|w| w.phase == WorkerPhase::Allocated)
+        {
             w.phase = WorkerPhase::Started;
-            ctx.log.record(ctx.now, Reason::Requested, EventKind::WorkerStarted { worker: worker.clone() });
+            ctx.log.record(
+                ctx.now,
+                Reason::Requested,
+                EventKind::WorkerStarted {
+                    worker: worker.clone(),
+                },
+            );
         }
     }
 
     /// The worker's TaskExecutor registered (its spec is learned here for a recovered worker).
     pub fn on_registered(&mut self, worker: &WorkerId, spec: WorkerSpec) {
-        let Some(w) = self.workers.get_mut(worker) else { return };
+        let Some(w) = self.workers.get_mut(worker) else {
+            return;
+        };
         if let Some(deadline) = w.registration_deadline.take() {
-            self.registration_deadlines.remove(&(deadline, worker.clone()));
+            self.registration_deadlines
+                .remove(&(deadline, worker.clone()));
         }
         w.phase = WorkerPhase::Registered;
         if w.spec.is_none() {
@@ -295,12 +356,18 @@ impl Workers {
     /// The worker's process ended. A worker that never registered counts as a start failure.
     /// Replacement is left to the next reconcile, which asks again only if still needed.
     pub fn on_terminated(&mut self, worker: &WorkerId, cause: &str, ctx: &mut Ctx) -> Termination {
-        let Some(w) = self.remove_worker(worker) else { return Termination::Unknown };
+        let Some(w) = self.remove_worker(worker) else {
+            return Termination::Unknown;
+        };
         let registered = w.phase == WorkerPhase::Registered;
         ctx.log.record(
             ctx.now,
             Reason::Terminated,
-            EventKind::WorkerTerminated { worker: worker.clone(), cause: cause.to_owned(), registered },
+            EventKind::WorkerTerminated {
+                worker: worker.clone(),
+                cause: cause.to_owned(),
+                registered,
+            },
         );
         self.check_recovery_complete();
         if registered {
@@ -317,22 +384,40 @@ impl Workers {
         let count = workers.len() as u32;
         let deadline = ctx.now.after(self.config.registration_timeout);
         for worker in workers {
-            self.registration_deadlines.insert((deadline, worker.clone()));
+            self.registration_deadlines
+                .insert((deadline, worker.clone()));
             self.workers.insert(
                 worker,
-                Worker { spec: None, phase: WorkerPhase::Started, previous_attempt: true, registration_deadline: Some(deadline) },
+                Worker {
+                    spec: None,
+                    phase: WorkerPhase::Started,
+                    previous_attempt: true,
+                    registration_deadline: Some(deadline),
+                },
             );
         }
-        ctx.log.record(ctx.now, Reason::PreviousAttempt, EventKind::WorkersRecovered { count });
+        ctx.log.record(
+            ctx.now,
+            Reason::PreviousAttempt,
+            EventKind::WorkersRecovered { count },
+        );
         if count > 0 && !self.config.previous_worker_recovery_timeout.is_zero() {
-            self.recovery_deadline = Some(ctx.now.after(self.config.previous_worker_recovery_timeout));
-            ctx.log.record(ctx.now, Reason::PreviousAttempt, EventKind::WaitingForRecoveredWorkers { count });
+            self.recovery_deadline =
+                Some(ctx.now.after(self.config.previous_worker_recovery_timeout));
+            ctx.log.record(
+                ctx.now,
+                Reason::PreviousAttempt,
+                EventKind::WaitingForRecoveredWorkers { count },
+            );
         }
     }
 
     fn check_recovery_complete(&mut self) {
         if self.recovery_deadline.is_some()
-            && !self.workers.values().any(|w| w.previous_attempt && w.phase != WorkerPhase::Registered)
+            && !self
+                .workers
+                .values()
+                .any(|w| w.previous_attempt && w.phase != WorkerPhase::Registered)
         {
             self.recovery_deadline = None;
         }
@@ -345,20 +430,35 @@ impl Workers {
             self.start_failures.pop_front();
         }
         let failures_last_minute = self.start_failures.len() as u32;
-        ctx.log.record(ctx.now, Reason::Terminated, EventKind::StartFailure { worker, failures_last_minute });
+        ctx.log.record(
+            ctx.now,
+            Reason::Terminated,
+            EventKind::StartFailure {
+                worker,
+                failures_last_minute,
+            },
+        );
         if f64::from(failures_last_minute) >= self.config.max_start_failure_rate {
             let until = ctx.now.after(self.config.start_retry_interval);
             self.cool_down_until = Some(until);
-            ctx.log.record(ctx.now, Reason::StartFailureRateExceeded, EventKind::StartPaused { until });
+            ctx.log.record(
+                ctx.now,
+                Reason::StartFailureRateExceeded,
+                EventKind::StartPaused { until },
+            );
         }
     }
 
     /// The earliest time [`Self::poll`] has work to do.
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        [self.registration_deadlines.first().map(|(t, _)| *t), self.cool_down_until, self.recovery_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.registration_deadlines.first().map(|(t, _)| *t),
+            self.cool_down_until,
+            self.recovery_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs what is due: workers past their registration timeout are released, an ended cool-down
