@@ -178,8 +178,14 @@ impl ResourceManagerCore {
     }
 
     /// Hands the SlotManager's current declarations to the worker lifecycle and disconnects the
-    /// TaskExecutors of registered workers it released. Runs after every input.
+    /// TaskExecutors of registered workers it released. Runs after every input, except while a
+    /// requirement check is scheduled: until it has run, the declarations are stale (they may
+    /// still count pending TaskManagers a job no longer needs), and acting on them could ask for
+    /// workers nobody needs.
     fn sync(&mut self, now: Timestamp) {
+        if self.slot_manager.check_scheduled() {
+            return;
+        }
         for _ in 0..4 {
             let declarations = self.slot_manager.declarations();
             self.workers.declare(&declarations, &mut ctx!(self, now));

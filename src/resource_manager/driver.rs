@@ -14,7 +14,9 @@ use super::types::{WorkerId, WorkerSpec};
 pub enum DriverEvent {
     /// A worker of this spec was allocated (YARN: a container granted at the spec's priority). The
     /// ResourceManager matches it to its oldest ask of the spec; with none outstanding it releases
-    /// the worker at once as surplus. The driver then starts the worker's process.
+    /// the worker at once as surplus. The driver takes one outstanding ask of the spec off its own
+    /// books likewise (YARN: removeContainerRequest), so both keep the same count, and starts the
+    /// worker's process.
     WorkerAllocated { worker: WorkerId, spec: WorkerSpec },
     /// An ask could not be served (e.g. larger than the cluster's maximum container); counted as a
     /// start failure.

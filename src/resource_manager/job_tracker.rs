@@ -190,6 +190,11 @@ impl JobTracker {
         self.jobs.get(&job).map(Job::missing).unwrap_or_default()
     }
 
+    /// Slots held plus slots missing, over all jobs.
+    pub fn demanded_slots(&self) -> u32 {
+        self.jobs.values().map(|j| j.acquired.len() as u32 + j.missing().iter().map(|(_, n)| n).sum::<u32>()).sum()
+    }
+
     /// Slots a job holds.
     pub fn acquired_count(&self, job: JobId) -> u32 {
         self.jobs.get(&job).map_or(0, |j| j.acquired.len() as u32)

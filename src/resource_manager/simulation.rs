@@ -167,8 +167,10 @@ pub struct Simulation {
     asks: BTreeMap<WorkerSpec, u32>,
     next_worker: u64,
     allocation_owner: BTreeMap<AllocationId, WorkerId>,
-    /// Most workers (asks + alive) seen at any ask, for the over-request property.
-    pub peak_requested: u32,
+    /// The largest excess, at any ask, of workers requested (asks + alive) over the workers the
+    /// jobs' demand fills (demanded slots / slots per worker, rounded up): must stay within the
+    /// configured redundancy and minimum.
+    pub peak_excess_requested: i64,
 }
 
 /// The leader id simulated JobMasters register with.
@@ -191,7 +193,7 @@ impl Simulation {
             asks: BTreeMap::new(),
             next_worker: 1,
             allocation_owner: BTreeMap::new(),
-            peak_requested: 0,
+            peak_excess_requested: i64::MIN,
         }
     }
 
@@ -308,9 +310,7 @@ impl Simulation {
     /// Grants up to `n` outstanding asks of the default spec now (with `extra` surplus workers).
     pub fn grant(&mut self, n: u32, extra: u32) {
         let spec = self.core.config().slot_manager.default_worker;
-        let outstanding = self.asks.get(&spec).copied().unwrap_or(0);
-        let granted = n.min(outstanding);
-        self.asks.insert(spec, outstanding - granted);
+        let granted = n.min(self.asks.get(&spec).copied().unwrap_or(0));
         for _ in 0..granted + extra {
             self.deliver_worker(spec);
         }
@@ -384,7 +384,12 @@ impl Simulation {
             .count() as u32
     }
 
+    /// Delivers one worker; like a YARN driver, each delivered worker takes one outstanding ask
+    /// of its spec off the driver's books, if any is left.
     fn deliver_worker(&mut self, spec: WorkerSpec) {
+        if let Some(n) = self.asks.get_mut(&spec) {
+            *n = n.saturating_sub(1);
+        }
         let worker = WorkerId::new(format!("container_sim_{:06}", self.next_worker));
         self.next_worker += 1;
         let total = self
@@ -417,11 +422,9 @@ impl Simulation {
     fn handle(&mut self, event: SimEvent) {
         match event {
             SimEvent::Allocate { spec } => {
-                let outstanding = self.asks.get(&spec).copied().unwrap_or(0);
-                if outstanding > 0 {
-                    self.asks.insert(spec, outstanding - 1);
-                    self.deliver_worker(spec);
-                    for _ in 0..self.behaviour.surplus_per_allocation {
+                // The ask may have been withdrawn meanwhile; surplus comes only with a grant.
+                if self.asks.get(&spec).copied().unwrap_or(0) > 0 {
+                    for _ in 0..=self.behaviour.surplus_per_allocation {
                         self.deliver_worker(spec);
                     }
                 }
@@ -544,7 +547,8 @@ impl Simulation {
                     *self.asks.entry(spec).or_default() += 1;
                     let requested = self.driver_asks()
                         + self.workers.values().filter(|w| w.alive).count() as u32;
-                    self.peak_requested = self.peak_requested.max(requested);
+                    let demand = self.core.slot_manager().demanded_slots().div_ceil(spec.num_slots.max(1));
+                    self.peak_excess_requested = self.peak_excess_requested.max(i64::from(requested) - i64::from(demand));
                     if self.behaviour.auto_allocate {
                         let at = self.delay(self.behaviour.allocation_delay);
                         self.schedule(at, SimEvent::Allocate { spec });

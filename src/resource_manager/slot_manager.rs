@@ -241,6 +241,11 @@ impl SlotManager {
         self.schedule_check(ctx.now);
     }
 
+    /// Whether a requirement check is scheduled (the declarations may be stale until it runs).
+    pub fn check_scheduled(&self) -> bool {
+        self.check_at.is_some()
+    }
+
     fn schedule_check(&mut self, now: Timestamp) {
         if self.check_at.is_none() {
             self.check_at = Some(now.after(self.config.requirement_check_delay));
@@ -1036,6 +1041,11 @@ impl SlotManager {
     /// Slots a job still misses (not counting those planned on pending TaskManagers).
     pub fn missing_slots(&self, job: JobId) -> u32 {
         self.jobs.missing(job).iter().map(|(_, n)| n).sum()
+    }
+
+    /// Slots held plus slots missing, over all jobs: what the jobs demand.
+    pub fn demanded_slots(&self) -> u32 {
+        self.jobs.demanded_slots()
     }
 
     /// The worker holding an allocation.
