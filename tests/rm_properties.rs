@@ -50,17 +50,26 @@ struct World {
 }
 
 fn world() -> impl Strategy<Value = World> {
-    (any::<u64>(), 1u32..5, 0u32..3, 0u32..5, 0u32..3, 0u32..30, prop::collection::vec(op(), 1..60)).prop_map(
-        |(seed, slots_per_tm, redundant, min_slots, surplus, failure_percent, ops)| World {
-            seed,
-            slots_per_tm,
-            redundant,
-            min_slots,
-            surplus,
-            failure_percent,
-            ops,
-        },
+    (
+        any::<u64>(),
+        1u32..5,
+        0u32..3,
+        0u32..5,
+        0u32..3,
+        0u32..30,
+        prop::collection::vec(op(), 1..60),
     )
+        .prop_map(
+            |(seed, slots_per_tm, redundant, min_slots, surplus, failure_percent, ops)| World {
+                seed,
+                slots_per_tm,
+                redundant,
+                min_slots,
+                surplus,
+                failure_percent,
+                ops,
+            },
+        )
 }
 
 fn slots(n: u8) -> BTreeMap<ResourceProfile, u32> {
@@ -71,11 +80,23 @@ const MIN: u64 = 60_000;
 
 fn run(world: &World) -> Result<(), TestCaseError> {
     let conf = Configuration::from_pairs([
-        ("taskmanager.numberOfTaskSlots", world.slots_per_tm.to_string()),
-        ("slotmanager.redundant-taskmanager-num", world.redundant.to_string()),
-        ("slotmanager.number-of-slots.min", world.min_slots.to_string()),
+        (
+            "taskmanager.numberOfTaskSlots",
+            world.slots_per_tm.to_string(),
+        ),
+        (
+            "slotmanager.redundant-taskmanager-num",
+            world.redundant.to_string(),
+        ),
+        (
+            "slotmanager.number-of-slots.min",
+            world.min_slots.to_string(),
+        ),
         // Fast start-failure pauses keep the runs short.
-        ("resourcemanager.start-worker.retry-interval", "2 s".to_owned()),
+        (
+            "resourcemanager.start-worker.retry-interval",
+            "2 s".to_owned(),
+        ),
     ]);
     let config = ResourceManagerConfig::from_configuration(&conf).unwrap();
     let mut sim = Simulation::new(config, world.seed);
@@ -91,7 +112,11 @@ fn run(world: &World) -> Result<(), TestCaseError> {
                 }
             }
             Op::Finish { job: j, terminal } => {
-                let status = if terminal { JobStatus::Finished } else { JobStatus::Suspended };
+                let status = if terminal {
+                    JobStatus::Finished
+                } else {
+                    JobStatus::Suspended
+                };
                 sim.finish_job(job(j), status);
             }
             Op::FreeSlots { job: j, n } => sim.free_job_slots(job(j), usize::from(n)),
@@ -111,8 +136,15 @@ fn run(world: &World) -> Result<(), TestCaseError> {
             }
             Op::Advance { ms } => sim.run_for(u64::from(ms)),
         }
-        prop_assert!(sim.violations.is_empty(), "violations: {:?}", sim.violations);
-        sim.core.slot_manager().check_invariants().map_err(TestCaseError::fail)?;
+        prop_assert!(
+            sim.violations.is_empty(),
+            "violations: {:?}",
+            sim.violations
+        );
+        sim.core
+            .slot_manager()
+            .check_invariants()
+            .map_err(TestCaseError::fail)?;
     }
 
     // Faults stop; jobs whose JobMaster went away come back and re-declare what they still need.
@@ -128,8 +160,16 @@ fn run(world: &World) -> Result<(), TestCaseError> {
         sim.submit_job(id, requirements);
     }
     sim.run_for(10 * MIN);
-    prop_assert!(sim.violations.is_empty(), "violations: {:?}", sim.violations);
-    prop_assert!(sim.all_jobs_fulfilled(), "unfulfilled: {:?}", sim.core.overview());
+    prop_assert!(
+        sim.violations.is_empty(),
+        "violations: {:?}",
+        sim.violations
+    );
+    prop_assert!(
+        sim.all_jobs_fulfilled(),
+        "unfulfilled: {:?}",
+        sim.core.overview()
+    );
 
     let spares_tms = world.redundant + world.min_slots.div_ceil(world.slots_per_tm);
     prop_assert!(
@@ -143,8 +183,17 @@ fn run(world: &World) -> Result<(), TestCaseError> {
         sim.finish_job(id, JobStatus::Finished);
     }
     sim.run_for(5 * MIN);
-    prop_assert!(sim.is_quiet(spares_tms), "not quiet: {:?}, alive {}", sim.core.overview(), sim.alive_workers().len());
-    prop_assert!(sim.violations.is_empty(), "violations: {:?}", sim.violations);
+    prop_assert!(
+        sim.is_quiet(spares_tms),
+        "not quiet: {:?}, alive {}",
+        sim.core.overview(),
+        sim.alive_workers().len()
+    );
+    prop_assert!(
+        sim.violations.is_empty(),
+        "violations: {:?}",
+        sim.violations
+    );
     Ok(())
 }
 

@@ -432,7 +432,7 @@ impl Actor {
                                 allocation,
                                 job,
                                 resources,
-                                job_master_address,
+                                job_master_address: job_master_address.to_string(),
                             });
                         }
                         TaskExecutorCommand::FreeInactiveSlots { job } => {

@@ -2,12 +2,12 @@
 //! input returns (through `take_commands`) the calls to make on the driver, the TaskExecutors and the
 //! JobMasters. The tokio actor turns them into gateway calls; the simulation into simulated effects.
 
-use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use super::types::{AllocationId, InstanceId, JobId, Resources, WorkerId, WorkerSpec};
 
 /// A call on the deployment (see [`super::driver::ResourceManagerDriver`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DriverCommand {
     /// Ask for one more worker of this spec.
     RequestWorker { spec: WorkerSpec },
@@ -18,7 +18,7 @@ pub enum DriverCommand {
 }
 
 /// A call on one TaskExecutor (see [`super::gateways::TaskExecutorGateway`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskExecutorCommand {
     /// Allocate a dynamic slot of these resources for a job and offer it to the job's JobMaster;
     /// answer with `slot_request_result`.
@@ -27,7 +27,7 @@ pub enum TaskExecutorCommand {
         allocation: AllocationId,
         job: JobId,
         resources: Resources,
-        job_master_address: String,
+        job_master_address: Arc<str>,
     },
     /// Free the slots of this job that hold no running task (the job ended).
     FreeInactiveSlots { job: JobId },
@@ -38,7 +38,7 @@ pub enum TaskExecutorCommand {
 }
 
 /// A call on one JobMaster (see [`super::gateways::JobMasterGateway`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobMasterCommand {
     /// The requirements cannot be fulfilled; `acquired` slots are held.
     NotEnoughResources { acquired: u32 },
@@ -51,7 +51,7 @@ pub enum JobMasterCommand {
 }
 
 /// One output of the core.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// To the deployment.
     Driver(DriverCommand),

@@ -6,12 +6,13 @@
 //! the jobs that need something.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::types::{AllocationId, DetMap, JobId, ResourceProfile, Resources};
 
 #[derive(Debug, Default)]
 struct Job {
-    target_address: String,
+    target_address: Arc<str>,
     required: BTreeMap<ResourceProfile, u32>,
     serving: BTreeMap<ResourceProfile, BTreeSet<AllocationId>>,
     excess: BTreeMap<AllocationId, Resources>,
@@ -23,6 +24,10 @@ impl Job {
         let required = self.required.get(profile).copied().unwrap_or(0);
         let serving = self.serving.get(profile).map_or(0, |s| s.len() as u32);
         required.saturating_sub(serving)
+    }
+
+    fn has_missing(&self) -> bool {
+        self.required.keys().any(|p| self.missing_of(p) > 0)
     }
 
     fn missing(&self) -> Vec<(ResourceProfile, u32)> {
@@ -87,7 +92,7 @@ pub(crate) struct JobTracker {
 
 impl JobTracker {
     fn refresh(&mut self, job: JobId) {
-        let missing = self.jobs.get(&job).is_some_and(|j| !j.missing().is_empty());
+        let missing = self.jobs.get(&job).is_some_and(Job::has_missing);
         if missing {
             self.with_missing.insert(job);
         } else {
@@ -104,7 +109,7 @@ impl JobTracker {
     ) {
         let j = self.jobs.entry(job).or_default();
         if !target.is_empty() {
-            j.target_address = target.to_owned();
+            j.target_address = Arc::from(target);
         }
         j.required = required
             .iter()
@@ -192,7 +197,10 @@ impl JobTracker {
 
     /// Slots held plus slots missing, over all jobs.
     pub fn demanded_slots(&self) -> u32 {
-        self.jobs.values().map(|j| j.acquired.len() as u32 + j.missing().iter().map(|(_, n)| n).sum::<u32>()).sum()
+        self.jobs
+            .values()
+            .map(|j| j.acquired.len() as u32 + j.missing().iter().map(|(_, n)| n).sum::<u32>())
+            .sum()
     }
 
     /// Slots a job holds.
@@ -212,10 +220,10 @@ impl JobTracker {
     }
 
     /// The JobMaster address slots of this job are offered to.
-    pub fn target_address(&self, job: JobId) -> &str {
+    pub fn target_address(&self, job: JobId) -> Arc<str> {
         self.jobs
             .get(&job)
-            .map_or("", |j| j.target_address.as_str())
+            .map_or_else(|| Arc::from(""), |j| j.target_address.clone())
     }
 }
 

@@ -547,8 +547,14 @@ impl Simulation {
                     *self.asks.entry(spec).or_default() += 1;
                     let requested = self.driver_asks()
                         + self.workers.values().filter(|w| w.alive).count() as u32;
-                    let demand = self.core.slot_manager().demanded_slots().div_ceil(spec.num_slots.max(1));
-                    self.peak_excess_requested = self.peak_excess_requested.max(i64::from(requested) - i64::from(demand));
+                    let demand = self
+                        .core
+                        .slot_manager()
+                        .demanded_slots()
+                        .div_ceil(spec.num_slots.max(1));
+                    self.peak_excess_requested = self
+                        .peak_excess_requested
+                        .max(i64::from(requested) - i64::from(demand));
                     if self.behaviour.auto_allocate {
                         let at = self.delay(self.behaviour.allocation_delay);
                         self.schedule(at, SimEvent::Allocate { spec });

@@ -10,7 +10,7 @@
 //! evenly), idle ones in an ordered set by idle time, and only jobs with missing resources are
 //! visited by a requirement check, so no decision scans all TaskManagers or all jobs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use super::commands::{Command, JobMasterCommand, TaskExecutorCommand};
@@ -96,6 +96,46 @@ struct Slot {
     state: SlotState,
 }
 
+/// A TaskManager's slots: a handful, so a vector beats a hash map in time and space.
+#[derive(Debug, Default)]
+struct SlotTable(Vec<(AllocationId, Slot)>);
+
+impl SlotTable {
+    fn position(&self, allocation: &AllocationId) -> Option<usize> {
+        self.0.iter().position(|(a, _)| a == allocation)
+    }
+    fn get(&self, allocation: &AllocationId) -> Option<&Slot> {
+        self.position(allocation).map(|i| &self.0[i].1)
+    }
+    fn get_mut(&mut self, allocation: &AllocationId) -> Option<&mut Slot> {
+        self.position(allocation).map(|i| &mut self.0[i].1)
+    }
+    fn insert(&mut self, allocation: AllocationId, slot: Slot) {
+        match self.position(&allocation) {
+            Some(i) => self.0[i].1 = slot,
+            None => self.0.push((allocation, slot)),
+        }
+    }
+    fn remove(&mut self, allocation: &AllocationId) -> Option<Slot> {
+        self.position(allocation).map(|i| self.0.swap_remove(i).1)
+    }
+    fn iter(&self) -> impl Iterator<Item = (&AllocationId, &Slot)> {
+        self.0.iter().map(|(a, s)| (a, s))
+    }
+    fn keys(&self) -> impl Iterator<Item = &AllocationId> {
+        self.0.iter().map(|(a, _)| a)
+    }
+    fn values(&self) -> impl Iterator<Item = &Slot> {
+        self.0.iter().map(|(_, s)| s)
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[derive(Debug)]
 struct TaskManager {
     worker: WorkerId,
@@ -103,7 +143,7 @@ struct TaskManager {
     total: Resources,
     default_slot: Resources,
     free: Resources,
-    slots: DetMap<AllocationId, Slot>,
+    slots: SlotTable,
     idle_since: Option<Timestamp>,
     unwanted: bool,
     index_key: Option<u64>,
@@ -136,7 +176,9 @@ pub struct SlotManager {
     pending: BTreeMap<u64, PendingTaskManager>,
     pending_index: BTreeSet<(u64, u64)>,
     allocations: DetMap<AllocationId, InstanceId>,
-    request_deadlines: BTreeSet<(Timestamp, AllocationId)>,
+    /// Slot requests by deadline. Deadlines are now + a fixed timeout, so they arrive in order;
+    /// answered requests are skipped when their deadline comes instead of being searched for.
+    request_deadlines: VecDeque<(Timestamp, AllocationId)>,
     jobs: JobTracker,
     check_at: Option<Timestamp>,
     next_reconcile: Timestamp,
@@ -179,7 +221,7 @@ impl SlotManager {
             pending: BTreeMap::new(),
             pending_index: BTreeSet::new(),
             allocations: DetMap::default(),
-            request_deadlines: BTreeSet::new(),
+            request_deadlines: VecDeque::new(),
             jobs: JobTracker::default(),
             check_at: None,
             next_reconcile: Timestamp(0),
@@ -263,15 +305,26 @@ impl SlotManager {
             self.pending_index.insert((p.free.memory(), *id));
         }
         let mut unfulfillable: BTreeMap<JobId, u32> = BTreeMap::new();
-        for job in self.jobs.jobs_with_missing() {
+        let jobs = self.jobs.jobs_with_missing();
+        let total_missing: u32 = jobs.iter().map(|j| self.missing_slots(*j)).sum();
+        ctx.out.reserve(total_missing as usize);
+        for job in jobs {
             for (profile, missing) in self.jobs.missing(job) {
-                for i in 0..missing {
+                let mut left = missing;
+                while left > 0 {
                     if let Some(instance) = self.find_registered(&profile) {
-                        self.allocate(instance, job, profile, ctx);
-                    } else if !self.place_on_pending(job, profile)
-                        && !self.place_on_new_pending(job, profile, ctx)
+                        // Filling one TaskManager: as many slots as fit; spreading: one at a time.
+                        let batch = match self.config.load_balance {
+                            LoadBalanceMode::None => left,
+                            LoadBalanceMode::Slots => 1,
+                        };
+                        left -= self.allocate(instance, job, profile, batch, ctx);
+                    } else if self.place_on_pending(job, profile)
+                        || self.place_on_new_pending(job, profile, ctx)
                     {
-                        *unfulfillable.entry(job).or_default() += missing - i;
+                        left -= 1;
+                    } else {
+                        *unfulfillable.entry(job).or_default() += left;
                         break;
                     }
                 }
@@ -320,7 +373,8 @@ impl SlotManager {
             LoadBalanceMode::None => tm.free.memory(),
             LoadBalanceMode::Slots => {
                 let used = tm.total.minus(&tm.free);
-                let ratio = |u: u64, t: u64| u.saturating_mul(1_000_000).checked_div(t).unwrap_or(0);
+                let ratio =
+                    |u: u64, t: u64| u.saturating_mul(1_000_000).checked_div(t).unwrap_or(0);
                 ratio(used.cpu_millis, tm.total.cpu_millis)
                     .max(ratio(used.memory(), tm.total.memory()))
             }
@@ -369,21 +423,43 @@ impl SlotManager {
         self.registered_total = self.registered_total.minus(&old_total).plus(&counted.1);
     }
 
+    /// Requests up to `count` slots of `profile` for `job` on one TaskManager, as many as fit
+    /// (at least one: the caller found it fitting). Returns how many.
     fn allocate(
         &mut self,
         instance: InstanceId,
         job: JobId,
         profile: ResourceProfile,
+        count: u32,
         ctx: &mut Ctx,
-    ) {
-        let allocation = AllocationId(self.next_allocation);
-        self.next_allocation += 1;
+    ) -> u32 {
+        let mut done = 0;
+        while done < count && self.allocate_one(instance, job, profile, ctx) {
+            done += 1;
+        }
+        self.reindex(instance, ctx.now);
+        done
+    }
+
+    /// Requests one slot if it fits; the caller re-indexes the TaskManager.
+    fn allocate_one(
+        &mut self,
+        instance: InstanceId,
+        job: JobId,
+        profile: ResourceProfile,
+        ctx: &mut Ctx,
+    ) -> bool {
         let deadline = ctx.now.after(self.config.slot_request_timeout);
         let tm = self
             .task_managers
             .get_mut(&instance)
             .expect("allocate on a registered TaskManager");
         let resources = profile.effective(&tm.default_slot);
+        if !tm.free.fits(&resources) {
+            return false;
+        }
+        let allocation = AllocationId(self.next_allocation);
+        self.next_allocation += 1;
         tm.free = tm.free.minus(&resources);
         tm.slots.insert(
             allocation,
@@ -394,11 +470,10 @@ impl SlotManager {
             },
         );
         let worker = tm.worker.clone();
-        self.reindex(instance, ctx.now);
         self.allocations.insert(allocation, instance);
-        self.request_deadlines.insert((deadline, allocation));
+        self.request_deadlines.push_back((deadline, allocation));
         self.jobs.acquire(job, allocation, resources, Some(profile));
-        let job_master_address = self.jobs.target_address(job).to_owned();
+        let job_master_address = self.jobs.target_address(job);
         ctx.record(
             Reason::Requirement,
             EventKind::SlotRequested {
@@ -417,6 +492,7 @@ impl SlotManager {
                 job_master_address,
             },
         });
+        true
     }
 
     fn place_on_pending(&mut self, job: JobId, profile: ResourceProfile) -> bool {
@@ -619,7 +695,7 @@ impl SlotManager {
                 total,
                 default_slot,
                 free: total,
-                slots: DetMap::default(),
+                slots: SlotTable::default(),
                 idle_since: None,
                 unwanted: false,
                 index_key: None,
@@ -653,7 +729,7 @@ impl SlotManager {
                         .free
                         .fits(&profile.effective(&default_slot));
                     if still_missing && fits {
-                        self.allocate(instance, job, profile, ctx);
+                        self.allocate(instance, job, profile, 1, ctx);
                     }
                 }
             }
@@ -694,13 +770,10 @@ impl SlotManager {
         self.unwanted.remove(&instance);
         self.registered_free = self.registered_free.minus(&tm.counted.0);
         self.registered_total = self.registered_total.minus(&tm.counted.1);
-        let slots: Vec<(AllocationId, Slot)> = tm.slots.drain().collect();
+        let slots: Vec<(AllocationId, Slot)> = std::mem::take(&mut tm.slots).0;
         let lost = slots.len() as u32;
         for (allocation, slot) in slots {
             self.allocations.remove(&allocation);
-            if let SlotState::Pending(deadline) = slot.state {
-                self.request_deadlines.remove(&(deadline, allocation));
-            }
             self.jobs.lose(slot.job, allocation);
         }
         ctx.record(
@@ -747,9 +820,9 @@ impl SlotManager {
         for s in &report.allocated {
             match tm.slots.get_mut(&s.allocation) {
                 Some(slot) => {
-                    if let SlotState::Pending(deadline) = slot.state {
+                    if let SlotState::Pending(_) = slot.state {
                         slot.state = SlotState::Allocated;
-                        confirmed.push((deadline, s.allocation, slot.job));
+                        confirmed.push((s.allocation, slot.job));
                     }
                 }
                 None if !self.allocations.contains_key(&s.allocation) => adopt.push(*s),
@@ -758,8 +831,7 @@ impl SlotManager {
         }
         let worker = tm.worker.clone();
         let diverged = !to_free.is_empty() || !adopt.is_empty();
-        for (deadline, allocation, job) in confirmed {
-            self.request_deadlines.remove(&(deadline, allocation));
+        for (allocation, job) in confirmed {
             ctx.record(
                 Reason::SlotReport,
                 EventKind::SlotAllocated {
@@ -821,13 +893,12 @@ impl SlotManager {
             .slots
             .get_mut(&allocation)
             .expect("allocation on its TaskManager");
-        let SlotState::Pending(deadline) = slot.state else {
+        let SlotState::Pending(_) = slot.state else {
             return;
         };
         let (job, worker) = (slot.job, tm.worker.clone());
         if ok {
             slot.state = SlotState::Allocated;
-            self.request_deadlines.remove(&(deadline, allocation));
             ctx.record(
                 Reason::Requested,
                 EventKind::SlotAllocated {
@@ -870,9 +941,6 @@ impl SlotManager {
             .expect("allocation on its TaskManager");
         tm.free = tm.free.plus(&slot.resources).min_fields(&tm.total);
         let worker = tm.worker.clone();
-        if let SlotState::Pending(deadline) = slot.state {
-            self.request_deadlines.remove(&(deadline, allocation));
-        }
         self.reindex(instance, ctx.now);
         self.jobs.lose(slot.job, allocation);
         ctx.record(
@@ -983,7 +1051,7 @@ impl SlotManager {
             self.check_at,
             Some(self.next_reconcile),
             self.next_idle_expiry(),
-            self.request_deadlines.first().map(|(t, _)| *t),
+            self.request_deadlines.front().map(|(t, _)| *t),
         ]
         .into_iter()
         .flatten()
@@ -994,14 +1062,20 @@ impl SlotManager {
     /// Runs what is due: timed-out slot requests fail, the debounced check runs, and the reconcile
     /// runs on its period or when a TaskManager's idle timeout expires.
     pub fn poll(&mut self, ctx: &mut Ctx) {
-        while let Some(&(deadline, allocation)) = self.request_deadlines.first() {
+        while let Some(&(deadline, allocation)) = self.request_deadlines.front() {
             if deadline > ctx.now {
                 break;
             }
-            self.request_deadlines.pop_first();
+            self.request_deadlines.pop_front();
             if let Some(instance) = self.allocations.get(&allocation) {
                 let tm = &self.task_managers[instance];
-                let slot = &tm.slots[&allocation];
+                let slot = tm
+                    .slots
+                    .get(&allocation)
+                    .expect("allocation on its TaskManager");
+                if slot.state != SlotState::Pending(deadline) {
+                    continue;
+                }
                 let (job, worker) = (slot.job, tm.worker.clone());
                 ctx.record(
                     Reason::SlotRequestTimeout,
