@@ -467,3 +467,170 @@ impl Actor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Configuration;
+    use crate::resource_manager::ResourceManagerConfig;
+    use crate::resource_manager::events::Reason;
+    use crate::resource_manager::types::WorkerSpec;
+
+    /// A driver that grants every ask at once with a fresh container id.
+    struct InstantDriver {
+        sink: Option<Box<dyn DriverEventSink>>,
+        asked: mpsc::UnboundedSender<WorkerId>,
+        deregistered: mpsc::UnboundedSender<ApplicationStatus>,
+        next: u32,
+    }
+
+    impl ResourceManagerDriver for InstantDriver {
+        fn initialize(&mut self, events: Box<dyn DriverEventSink>) {
+            self.sink = Some(events);
+        }
+        fn request_worker(&mut self, spec: &WorkerSpec) {
+            self.next += 1;
+            let worker = WorkerId::new(format!("container_{}", self.next));
+            let sink = self.sink.as_ref().expect("initialized");
+            sink.send(DriverEvent::WorkerAllocated {
+                worker: worker.clone(),
+                spec: *spec,
+            });
+            sink.send(DriverEvent::WorkerStarted {
+                worker: worker.clone(),
+            });
+            let _ = self.asked.send(worker);
+        }
+        fn cancel_request(&mut self, _spec: &WorkerSpec) {}
+        fn release_worker(&mut self, _worker: &WorkerId) {}
+        fn deregister_application(&mut self, status: ApplicationStatus, _diagnostics: &str) {
+            let _ = self.deregistered.send(status);
+        }
+        fn terminate(&mut self) {}
+    }
+
+    struct ChannelTaskExecutor(mpsc::UnboundedSender<SlotRequest>);
+
+    impl TaskExecutorGateway for ChannelTaskExecutor {
+        fn request_slot(&self, request: SlotRequest) {
+            let _ = self.0.send(request);
+        }
+        fn free_inactive_slots(&self, _job: JobId) {}
+        fn heartbeat_from_resource_manager(&self) {}
+        fn disconnect_resource_manager(&self, _cause: &str) {}
+    }
+
+    struct SilentJobMaster;
+
+    impl JobMasterGateway for SilentJobMaster {
+        fn notify_not_enough_resources(&self, _acquired: u32) {}
+        fn disconnect_task_manager(&self, _worker: &WorkerId, _cause: &str) {}
+        fn heartbeat_from_resource_manager(&self) {}
+        fn disconnect_resource_manager(&self, _cause: &str) {}
+    }
+
+    #[tokio::test]
+    async fn actor_runs_the_protocol_end_to_end() {
+        let conf = Configuration::from_pairs([("taskmanager.numberOfTaskSlots", "2")]);
+        let config = ResourceManagerConfig::from_configuration(&conf).unwrap();
+        let spec = config.slot_manager.default_worker;
+        let (asked_tx, mut asked) = mpsc::unbounded_channel();
+        let (dereg_tx, mut deregistered) = mpsc::unbounded_channel();
+        let driver = InstantDriver {
+            sink: None,
+            asked: asked_tx,
+            deregistered: dereg_tx,
+            next: 0,
+        };
+        let rm = spawn(ResourceManagerCore::new(config), Box::new(driver));
+
+        let job = JobId(42);
+        let registered = rm
+            .register_job_master(job, 7, "jm".into(), Arc::new(SilentJobMaster))
+            .await
+            .unwrap();
+        assert_eq!(registered, JobMasterRegistrationResponse::Success);
+        let wrong_leader = rm
+            .declare_required_resources(job, 8, BTreeMap::new())
+            .await
+            .unwrap();
+        assert!(matches!(
+            wrong_leader,
+            Err(RmError::JobMasterNotRegistered { .. })
+        ));
+        rm.declare_required_resources(job, 7, BTreeMap::from([(ResourceProfile::Unknown, 2)]))
+            .await
+            .unwrap()
+            .unwrap();
+
+        let worker = asked.recv().await.expect("a worker is asked for");
+        let (slots_tx, mut slot_requests) = mpsc::unbounded_channel();
+        let registration = TaskExecutorRegistration {
+            worker: worker.clone(),
+            address: "te".into(),
+            total: spec.total,
+            default_slot: spec.default_slot(),
+            slot_report: SlotReport::default(),
+        };
+        let response = rm
+            .register_task_executor(registration, Arc::new(ChannelTaskExecutor(slots_tx)))
+            .await
+            .unwrap();
+        let TaskExecutorRegistrationResponse::Success { instance } = response else {
+            panic!("{response:?}")
+        };
+        for _ in 0..2 {
+            let request = slot_requests.recv().await.expect("a slot request");
+            assert_eq!(request.job, job);
+            assert_eq!(request.job_master_address, "jm");
+            rm.slot_request_result(worker.clone(), instance, request.allocation, true)
+                .unwrap();
+        }
+
+        let stranger = TaskExecutorRegistration {
+            worker: WorkerId::new("container_stranger"),
+            address: "x".into(),
+            total: spec.total,
+            default_slot: spec.default_slot(),
+            slot_report: SlotReport::default(),
+        };
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let refused = rm
+            .register_task_executor(stranger, Arc::new(ChannelTaskExecutor(tx)))
+            .await
+            .unwrap();
+        assert!(matches!(
+            refused,
+            TaskExecutorRegistrationResponse::Rejected { .. }
+        ));
+
+        let allocated = rm
+            .events(EventQuery {
+                name: Some("slot_allocated".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(allocated.len(), 2);
+        let refused = rm
+            .events(EventQuery {
+                reason: Some(Reason::UnknownWorker),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(refused.len(), 1);
+        let overview = rm.overview().await.unwrap();
+        assert_eq!(overview.slot_manager.allocated_slots, 2);
+        assert_eq!(overview.workers, 1);
+
+        rm.shutdown(ApplicationStatus::Succeeded, "done".into())
+            .await
+            .unwrap();
+        assert_eq!(
+            deregistered.recv().await,
+            Some(ApplicationStatus::Succeeded)
+        );
+        assert_eq!(rm.overview().await, Err(Stopped));
+    }
+}

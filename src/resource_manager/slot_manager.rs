@@ -1180,3 +1180,188 @@ impl MinFields for Resources {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource_manager::types::{AllocatedSlot, ContainerResource};
+
+    const GIB: u64 = 1 << 30;
+
+    fn config() -> SlotManagerConfig {
+        SlotManagerConfig {
+            default_worker: WorkerSpec {
+                total: Resources::new(2000, 2 * GIB),
+                num_slots: 2,
+                container: ContainerResource {
+                    memory_mb: 4096,
+                    vcores: 2,
+                },
+            },
+            load_balance: LoadBalanceMode::None,
+            max_cpu_millis: u64::MAX,
+            max_memory: u64::MAX,
+            min_cpu_millis: 0,
+            min_memory: 0,
+            redundant_task_managers: 0,
+            task_manager_timeout: Duration::from_secs(30),
+            requirement_check_delay: Duration::from_millis(50),
+            slot_request_timeout: Duration::from_secs(10),
+        }
+    }
+
+    struct Harness {
+        sm: SlotManager,
+        out: Vec<Command>,
+        log: DecisionLog,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            Self {
+                sm: SlotManager::new(config()),
+                out: Vec::new(),
+                log: DecisionLog::new(1000),
+            }
+        }
+        fn at<R>(&mut self, now: u64, f: impl FnOnce(&mut SlotManager, &mut Ctx) -> R) -> R {
+            let mut ctx = Ctx {
+                now: Timestamp(now),
+                out: &mut self.out,
+                log: &mut self.log,
+            };
+            f(&mut self.sm, &mut ctx)
+        }
+        fn register(&mut self, now: u64, name: &str, report: SlotReport) -> InstanceId {
+            let spec = self.sm.config().default_worker;
+            let outcome = self.at(now, |sm, ctx| {
+                sm.register_task_manager(
+                    WorkerId::new(name),
+                    spec,
+                    spec.total,
+                    spec.default_slot(),
+                    &report,
+                    ctx,
+                )
+            });
+            match outcome {
+                TaskManagerRegistration::Accepted(i) => i,
+                TaskManagerRegistration::Rejected => panic!("rejected"),
+            }
+        }
+        fn slot_requests(&mut self) -> Vec<(WorkerId, AllocationId)> {
+            self.out
+                .drain(..)
+                .filter_map(|c| match c {
+                    Command::TaskExecutor {
+                        worker,
+                        command: TaskExecutorCommand::RequestSlot { allocation, .. },
+                    } => Some((worker, allocation)),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    fn unknown(n: u32) -> BTreeMap<ResourceProfile, u32> {
+        BTreeMap::from([(ResourceProfile::Unknown, n)])
+    }
+
+    #[test]
+    fn unwanted_task_manager_gets_no_slot() {
+        let mut h = Harness::new();
+        h.register(0, "tm-1", SlotReport::default());
+        h.at(0, |sm, ctx| sm.reconcile(ctx));
+        h.at(30_000, |sm, ctx| sm.reconcile(ctx));
+        let declarations = h.sm.declarations();
+        assert_eq!(declarations[0].needed, 0);
+        assert_eq!(declarations[0].unwanted, vec![WorkerId::new("tm-1")]);
+        h.at(30_001, |sm, ctx| {
+            sm.process_requirements(JobId(1), "jm", &unknown(1), ctx)
+        });
+        h.at(30_051, |sm, ctx| sm.poll(ctx));
+        assert!(
+            h.slot_requests().is_empty(),
+            "no slot on a TaskManager being released"
+        );
+        assert_eq!(h.sm.stats().pending_task_managers, 1);
+    }
+
+    #[test]
+    fn slot_report_promotes_frees_and_adopts() {
+        let mut h = Harness::new();
+        let i = h.register(0, "tm-1", SlotReport::default());
+        h.at(1, |sm, ctx| {
+            sm.process_requirements(JobId(1), "jm", &unknown(2), ctx)
+        });
+        h.at(60, |sm, ctx| sm.check_requirements(ctx));
+        let requested = h.slot_requests();
+        assert_eq!(requested.len(), 2);
+        let slot = Resources::new(1000, GIB);
+        let reported = |a: AllocationId| AllocatedSlot {
+            allocation: a,
+            job: JobId(1),
+            resources: slot,
+        };
+        // The first request is confirmed by the report, the second stays pending (not freed).
+        let report = SlotReport {
+            allocated: vec![reported(requested[0].1)],
+        };
+        assert!(!h.at(70, |sm, ctx| sm.report_slot_status(i, &report, ctx)));
+        assert_eq!(h.sm.acquired_slots(JobId(1)), 2);
+        // Now the report lists a slot this SlotManager never requested and drops the confirmed one.
+        h.at(80, |sm, ctx| {
+            sm.slot_request_result(i, requested[1].1, true, ctx)
+        });
+        let stranger = AllocatedSlot {
+            allocation: AllocationId(999),
+            job: JobId(2),
+            resources: slot,
+        };
+        let report = SlotReport {
+            allocated: vec![reported(requested[1].1), stranger],
+        };
+        assert!(h.at(90, |sm, ctx| sm.report_slot_status(i, &report, ctx)));
+        assert_eq!(
+            h.sm.acquired_slots(JobId(1)),
+            1,
+            "the dropped slot is freed"
+        );
+        assert_eq!(
+            h.sm.acquired_slots(JobId(2)),
+            1,
+            "the unknown slot is adopted"
+        );
+        assert_eq!(
+            h.sm.worker_of_allocation(AllocationId(999)),
+            Some(&WorkerId::new("tm-1"))
+        );
+        h.sm.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn late_answer_after_timeout_is_ignored_and_the_slot_requested_again() {
+        let mut h = Harness::new();
+        let i = h.register(0, "tm-1", SlotReport::default());
+        h.at(1, |sm, ctx| {
+            sm.process_requirements(JobId(1), "jm", &unknown(1), ctx)
+        });
+        h.at(51, |sm, ctx| sm.poll(ctx));
+        let first = h.slot_requests()[0].1;
+        h.at(10_051, |sm, ctx| sm.poll(ctx));
+        assert_eq!(h.sm.acquired_slots(JobId(1)), 0, "timed out");
+        h.at(10_060, |sm, ctx| {
+            sm.slot_request_result(i, first, true, ctx)
+        });
+        assert_eq!(
+            h.sm.acquired_slots(JobId(1)),
+            0,
+            "a late answer changes nothing"
+        );
+        h.at(10_101, |sm, ctx| sm.poll(ctx));
+        let again = h.slot_requests();
+        assert_eq!(again.len(), 1);
+        assert_ne!(again[0].1, first);
+        h.sm.check_invariants().unwrap();
+    }
+}
