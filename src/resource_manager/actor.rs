@@ -12,8 +12,8 @@ use tokio::time::Instant;
 
 use super::commands::{Command, DriverCommand, JobMasterCommand, TaskExecutorCommand};
 use super::core::{
-    JobMasterRegistrationResponse, ResourceManagerCore, ResourceOverview, RmError,
-    TaskExecutorRegistration, TaskExecutorRegistrationResponse,
+    ResourceManagerCore, ResourceOverview, RmError, TaskExecutorRegistration,
+    TaskExecutorRegistrationResponse,
 };
 use super::driver::{ApplicationStatus, DriverEvent, DriverEventSink, ResourceManagerDriver};
 use super::events::{Event, EventQuery};
@@ -59,7 +59,7 @@ enum Message {
         job_master_id: u128,
         address: String,
         gateway: Arc<dyn JobMasterGateway>,
-        reply: oneshot::Sender<JobMasterRegistrationResponse>,
+        reply: oneshot::Sender<()>,
     },
     DeclareRequiredResources {
         job: JobId,
@@ -208,7 +208,7 @@ impl ResourceManagerHandle {
         job_master_id: u128,
         address: String,
         gateway: Arc<dyn JobMasterGateway>,
-    ) -> Result<JobMasterRegistrationResponse, Stopped> {
+    ) -> Result<(), Stopped> {
         self.ask(|reply| Message::RegisterJobMaster {
             job,
             job_master_id,
@@ -366,13 +366,11 @@ impl Actor {
                 gateway,
                 reply,
             } => {
-                let response = core.register_job_master(job, job_master_id, &address, now);
+                core.register_job_master(job, job_master_id, &address, now);
                 // Commands to the previous JobMaster (its disconnect) go out before it is replaced.
                 self.dispatch();
-                if response == JobMasterRegistrationResponse::Success {
-                    self.job_masters.insert(job, gateway);
-                }
-                let _ = reply.send(response);
+                self.job_masters.insert(job, gateway);
+                let _ = reply.send(());
             }
             Message::DeclareRequiredResources {
                 job,
@@ -545,11 +543,9 @@ mod tests {
         let rm = spawn(ResourceManagerCore::new(config), Box::new(driver));
 
         let job = JobId(42);
-        let registered = rm
-            .register_job_master(job, 7, "jm".into(), Arc::new(SilentJobMaster))
+        rm.register_job_master(job, 7, "jm".into(), Arc::new(SilentJobMaster))
             .await
             .unwrap();
-        assert_eq!(registered, JobMasterRegistrationResponse::Success);
         let wrong_leader = rm
             .declare_required_resources(job, 8, BTreeMap::new())
             .await

@@ -43,15 +43,6 @@ pub enum TaskExecutorRegistrationResponse {
     Rejected { reason: String },
 }
 
-/// The answer to a JobMaster registration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobMasterRegistrationResponse {
-    /// Registered.
-    Success,
-    /// Refused (e.g. not the job's leader).
-    Failure { reason: String },
-}
-
 /// An error answering a JobMaster or TaskExecutor call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RmError {
@@ -384,14 +375,16 @@ impl ResourceManagerCore {
     // JobMasters
 
     /// A JobMaster registers for a job. A different JobMaster already registered for the job is
-    /// disconnected; the job's requirements are kept.
+    /// disconnected; the job's requirements are kept. Registration always succeeds: leader
+    /// election (which refuses a JobMaster that is not the job's leader) lives outside this module,
+    /// so the newest registration wins.
     pub fn register_job_master(
         &mut self,
         job: JobId,
         job_master_id: u128,
         address: &str,
         now: Timestamp,
-    ) -> JobMasterRegistrationResponse {
+    ) {
         if let Some(old) = self.job_masters.get(&job)
             && old.job_master_id != job_master_id
         {
@@ -420,7 +413,6 @@ impl ResourceManagerCore {
             Reason::Requested,
             EventKind::JobMasterRegistered { job },
         );
-        JobMasterRegistrationResponse::Success
     }
 
     /// A JobMaster declares its job's requirements: absolute counts per profile, the newest wins.

@@ -26,8 +26,6 @@ pub enum Reason {
     RegistrationTimeout,
     /// The TaskExecutor is not a worker this ResourceManager requested or recovered.
     UnknownWorker,
-    /// The worker was already released.
-    ReleasedWorker,
     /// A newer registration of the same TaskExecutor replaced this one.
     Reregistered,
     /// Adding it would exceed `slotmanager.number-of-slots.max` / `max-total-resource.*`.
@@ -154,8 +152,6 @@ pub enum EventKind {
     RequirementsCleared { job: JobId },
     /// A JobMaster registered.
     JobMasterRegistered { job: JobId },
-    /// A JobMaster registration was refused.
-    JobMasterRefused { job: JobId },
     /// A JobMaster disconnected or was disconnected.
     JobMasterDisconnected { job: JobId },
     /// Declarations were postponed until previous-attempt workers re-registered.
@@ -192,7 +188,6 @@ impl Event {
             | RequirementUnfulfillable { job, .. }
             | RequirementsCleared { job }
             | JobMasterRegistered { job }
-            | JobMasterRefused { job }
             | JobMasterDisconnected { job } => Some(*job),
             _ => None,
         }
@@ -248,7 +243,6 @@ impl Event {
             RequirementUnfulfillable { .. } => "requirement_unfulfillable",
             RequirementsCleared { .. } => "requirements_cleared",
             JobMasterRegistered { .. } => "job_master_registered",
-            JobMasterRefused { .. } => "job_master_refused",
             JobMasterDisconnected { .. } => "job_master_disconnected",
             WaitingForRecoveredWorkers { .. } => "waiting_for_recovered_workers",
             FatalError { .. } => "fatal_error",

@@ -304,7 +304,7 @@ impl SlotManager {
             p.allocations.clear();
             self.pending_index.insert((p.free.memory(), *id));
         }
-        let mut unfulfillable: BTreeMap<JobId, u32> = BTreeMap::new();
+        let mut unfulfillable: BTreeMap<JobId, (u32, Reason)> = BTreeMap::new();
         let jobs = self.jobs.jobs_with_missing();
         let total_missing: u32 = jobs.iter().map(|j| self.missing_slots(*j)).sum();
         ctx.out.reserve(total_missing as usize);
@@ -319,25 +319,23 @@ impl SlotManager {
                             LoadBalanceMode::Slots => 1,
                         };
                         left -= self.allocate(instance, job, profile, batch, ctx);
-                    } else if self.place_on_pending(job, profile)
-                        || self.place_on_new_pending(job, profile, ctx)
-                    {
+                    } else if self.place_on_pending(job, profile) {
                         left -= 1;
-                    } else {
-                        *unfulfillable.entry(job).or_default() += left;
+                    } else if let Err(reason) = self.place_on_new_pending(job, profile, ctx) {
+                        let entry = unfulfillable.entry(job).or_insert((0, reason));
+                        entry.0 += left;
                         break;
+                    } else {
+                        left -= 1;
                     }
                 }
             }
         }
         self.top_up(ctx);
         self.release_unused_pending(ctx);
-        for (job, missing) in unfulfillable {
+        for (job, (missing, reason)) in unfulfillable {
             let acquired = self.jobs.acquired_count(job);
-            ctx.record(
-                Reason::Requirement,
-                EventKind::RequirementUnfulfillable { job, missing },
-            );
+            ctx.record(reason, EventKind::RequirementUnfulfillable { job, missing });
             ctx.out.push(Command::JobMaster {
                 job,
                 command: JobMasterCommand::NotEnoughResources { acquired },
@@ -548,32 +546,29 @@ impl SlotManager {
         id
     }
 
+    /// Plans a new pending TaskManager for the requirement, or says why none can serve it.
     fn place_on_new_pending(
         &mut self,
         job: JobId,
         profile: ResourceProfile,
         ctx: &mut Ctx,
-    ) -> bool {
+    ) -> Result<(), Reason> {
         let worker = self.config.default_worker;
         if !worker
             .total
             .fits(&profile.effective(&worker.default_slot()))
         {
-            ctx.record(
-                Reason::ProfileTooLarge,
-                EventKind::RequirementUnfulfillable { job, missing: 1 },
-            );
-            return false;
+            return Err(Reason::ProfileTooLarge);
         }
         if !self.within_max(&worker.total) {
-            ctx.record(
-                Reason::MaxResourcesExceeded,
-                EventKind::RequirementUnfulfillable { job, missing: 1 },
-            );
-            return false;
+            return Err(Reason::MaxResourcesExceeded);
         }
         self.add_pending(Reason::Requirement, ctx);
-        self.place_on_pending(job, profile)
+        assert!(
+            self.place_on_pending(job, profile),
+            "a fresh default TaskManager fits the profile"
+        );
+        Ok(())
     }
 
     /// Redundancy and minimums hold with `free` resources available out of `total`.

@@ -231,9 +231,11 @@ impl Workers {
                 .iter()
                 .rev()
                 .filter(|(_, w)| {
+                    let registered = w.phase == WorkerPhase::Registered;
+                    // Unregistered previous-attempt workers wait for their registration timeout.
                     w.spec == Some(spec)
-                        && (w.phase == WorkerPhase::Registered) == phase_wanted
-                        && !w.previous_attempt
+                        && registered == phase_wanted
+                        && (registered || !w.previous_attempt)
                 })
                 .map(|(id, _)| id.clone())
                 .take(surplus as usize)
@@ -315,7 +317,7 @@ impl Workers {
         if let Some(s) = self.specs.get_mut(&spec) {
             s.asks.pop_front();
         }
-        self.record_start_failure(None, ctx);
+        self.record_start_failure(None, Reason::RequestFailed, ctx);
     }
 
     /// The worker's process started.
@@ -373,7 +375,7 @@ impl Workers {
         if registered {
             Termination::AfterRegistration
         } else {
-            self.record_start_failure(Some(worker.clone()), ctx);
+            self.record_start_failure(Some(worker.clone()), Reason::Terminated, ctx);
             Termination::BeforeRegistration
         }
     }
@@ -423,7 +425,7 @@ impl Workers {
         }
     }
 
-    fn record_start_failure(&mut self, worker: Option<WorkerId>, ctx: &mut Ctx) {
+    fn record_start_failure(&mut self, worker: Option<WorkerId>, reason: Reason, ctx: &mut Ctx) {
         self.start_failures.push_back(ctx.now);
         let horizon = ctx.now.0.saturating_sub(FAILURE_WINDOW.as_millis() as u64);
         while self.start_failures.front().is_some_and(|t| t.0 <= horizon) {
@@ -432,7 +434,7 @@ impl Workers {
         let failures_last_minute = self.start_failures.len() as u32;
         ctx.log.record(
             ctx.now,
-            Reason::Terminated,
+            reason,
             EventKind::StartFailure {
                 worker,
                 failures_last_minute,
