@@ -67,6 +67,13 @@ fn fulfil_from_registered_task_managers() {
     assert!(sim.all_jobs_fulfilled());
     let asked = sim.counters.asked;
     assert_eq!(asked, 2);
+    let listed = sim.core.task_executors();
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .all(|t| t.address.starts_with("te-container_sim_"))
+    );
     sim.finish_job(A, JobStatus::Finished);
     sim.submit_job(B, slots(3));
     sim.run_for(5 * SEC);

@@ -139,7 +139,8 @@ pub const REQUIREMENT_CHECK_DELAY: ConfigOption<Duration> = opt(
     "slotmanager.requirement-check.delay",
     Duration::from_millis(50),
 );
-/// `slotmanager.declare-needed-resource.delay`: debounce of worker declarations.
+/// `slotmanager.declare-needed-resource.delay`: debounce of worker declarations. Accepted for
+/// compatibility; spindle declares workers right after each (already debounced) requirement check.
 pub const DECLARE_NEEDED_RESOURCE_DELAY: ConfigOption<Duration> = opt(
     "slotmanager.declare-needed-resource.delay",
     Duration::from_millis(50),

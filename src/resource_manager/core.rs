@@ -75,7 +75,21 @@ pub struct ResourceOverview {
 #[derive(Debug)]
 struct TaskExecutorConnection {
     instance: InstanceId,
+    address: String,
     last_heartbeat: Timestamp,
+}
+
+/// A registered TaskExecutor, for listings (Flink's requestTaskManagerInfo).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TaskExecutorInfo {
+    /// Its resource id.
+    pub worker: WorkerId,
+    /// Its current registration.
+    pub instance: InstanceId,
+    /// Where it listens.
+    pub address: String,
+    /// When it last answered a heartbeat (or registered).
+    pub last_heartbeat: Timestamp,
 }
 
 #[derive(Debug)]
@@ -151,6 +165,22 @@ impl ResourceManagerCore {
             workers: self.workers.worker_count(),
             job_masters: self.job_masters.len() as u32,
         }
+    }
+
+    /// The registered TaskExecutors, by resource id.
+    pub fn task_executors(&self) -> Vec<TaskExecutorInfo> {
+        let mut list: Vec<TaskExecutorInfo> = self
+            .task_executors
+            .iter()
+            .map(|(worker, c)| TaskExecutorInfo {
+                worker: worker.clone(),
+                instance: c.instance,
+                address: c.address.clone(),
+                last_heartbeat: c.last_heartbeat,
+            })
+            .collect();
+        list.sort_by(|a, b| a.worker.cmp(&b.worker));
+        list
     }
 
     /// The SlotManager (read-only, for inspection and tests).
@@ -281,6 +311,7 @@ impl ResourceManagerCore {
                     worker,
                     TaskExecutorConnection {
                         instance,
+                        address: registration.address.clone(),
                         last_heartbeat: now,
                     },
                 );

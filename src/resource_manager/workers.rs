@@ -464,24 +464,19 @@ impl Workers {
     }
 
     /// Runs what is due: workers past their registration timeout are released, an ended cool-down
-    /// or recovery wait lets the next reconcile ask again. Returns whether a reconcile is due.
-    pub fn poll(&mut self, ctx: &mut Ctx) -> bool {
-        let mut reconcile = false;
+    /// or recovery wait lets the next reconcile (the owner's, after this) ask again.
+    pub fn poll(&mut self, ctx: &mut Ctx) {
         while let Some((deadline, worker)) = self.registration_deadlines.first().cloned() {
             if deadline > ctx.now {
                 break;
             }
             self.release(&worker, Reason::RegistrationTimeout, ctx);
-            reconcile = true;
         }
         if self.cool_down_until.is_some_and(|t| t <= ctx.now) {
             self.cool_down_until = None;
-            reconcile = true;
         }
         if self.recovery_deadline.is_some_and(|t| t <= ctx.now) {
             self.recovery_deadline = None;
-            reconcile = true;
         }
-        reconcile
     }
 }
