@@ -4,3 +4,4 @@ pub mod config;
 pub mod resource_manager;
 pub mod rpc;
 pub mod task_executor;
+pub mod yarn_driver;
