@@ -17,6 +17,7 @@
 pub mod bridge;
 pub mod contract;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,8 +25,10 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use yarn::amrm::{AmRmClient, protection_levels};
 use yarn::conf::RmService;
+use yarn::credentials::Token;
 use yarn::nm::NmClient;
 use yarn::records::ContainerEnv;
+use yarn::sasl::Qop;
 
 use crate::config::Configuration;
 use crate::resource_manager::driver::ApplicationStatus;
@@ -33,7 +36,9 @@ use crate::resource_manager::events::{Event, EventQuery};
 use crate::resource_manager::{self, ResourceManagerConfig, ResourceManagerCore};
 use crate::rpc::{Secret, ServerConfig, TaskExecutorServer};
 use crate::web::{self, BoxFuture, ClusterView, WebState};
-use crate::yarn_driver::{StagedFile, TaskExecutorLaunch, YarnDriver, YarnDriverConfig};
+use crate::yarn_driver::{
+    DriverMonitor, StagedFile, TaskExecutorLaunch, YarnDriver, YarnDriverConfig,
+};
 use bridge::{BridgeConfig, BridgeHandle, TaskManagerInfo};
 use contract::{ENV_CONF_FILE, ENV_STAGED_BINARY, ENV_STAGED_CONF, SECRET_ALIAS};
 
@@ -126,114 +131,185 @@ async fn run_inner(options: JobManagerOptions) -> Result<(), String> {
         .ok_or_else(|| format!("the container's credentials hold no secret `{SECRET_ALIAS}`; the client puts it there at submission"))
         .and_then(|s| Secret::new(s.to_vec()).map_err(|e| e.to_string()))?;
     let conf = load_configuration(options.conf.as_deref())?;
-    let rm_config = ResourceManagerConfig::from_configuration(&conf).map_err(|e| e.to_string())?;
-    let driver_config = YarnDriverConfig::from_configuration(&conf).map_err(|e| e.to_string())?;
-    let binary = staged(ENV_STAGED_BINARY)?;
-    let staged_conf = staged(ENV_STAGED_CONF)?;
     let yarn_conf = yarn::conf::Configuration::load_from_env()
         .map_err(|e| format!("cannot load the Hadoop configuration: {e}"))?;
-    let protection = protection_levels(&yarn_conf).map_err(|e| e.to_string())?;
-    let scheduler = yarn_conf
-        .rm_address(RmService::Scheduler)
-        .map_err(|e| e.to_string())?
-        .to_string();
-    let host = env.node_id.host.clone();
-
-    // Listen first: the registration names the REST port.
-    let (server_tx, server_rx) = mpsc::channel(1024);
-    let mut server_config = ServerConfig::new(secret.clone());
-    server_config.heartbeat_timeout = rm_config.heartbeat_timeout;
-    let te_server = TaskExecutorServer::bind("0.0.0.0:0", server_config, server_tx)
-        .await
-        .map_err(|e| format!("cannot listen for TaskExecutors: {e}"))?;
-    let rest = tokio::net::TcpListener::bind("0.0.0.0:0")
-        .await
-        .map_err(|e| format!("cannot listen for REST calls: {e}"))?;
-    let rest_port = rest.local_addr().map_err(|e| e.to_string())?.port();
-    let tracking_url = format!("http://{host}:{rest_port}/");
-
-    let mut am = AmRmClient::new(scheduler.clone(), amrm_token, protection.clone());
-    let registration = am
-        .register(&host, i32::from(rest_port), &tracking_url)
-        .await
-        .map_err(|e| {
-            format!("cannot register with the YARN ResourceManager at {scheduler}: {e}")
-        })?;
-    tracing::info!(
-        attempt = %env.application_attempt_id(),
-        %tracking_url,
-        max = %registration.maximum_capability,
-        "registered with the YARN ResourceManager"
-    );
-
-    let launch = TaskExecutorLaunch {
-        binary,
-        conf: staged_conf,
-        am_address: format!("{host}:{}", te_server.local_addr().port()),
-        secret: secret.clone(),
-        environment: conf
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix(TASK_MANAGER_ENV_PREFIX)
-                    .map(|name| (name.to_owned(), v.to_owned()))
-            })
-            .collect(),
+    let params = SessionParams {
+        host: env.node_id.host.clone(),
+        scheduler: yarn_conf
+            .rm_address(RmService::Scheduler)
+            .map_err(|e| e.to_string())?
+            .to_string(),
+        protection: protection_levels(&yarn_conf).map_err(|e| e.to_string())?,
+        amrm_token,
+        secret,
+        conf,
+        binary: staged(ENV_STAGED_BINARY)?,
+        staged_conf: staged(ENV_STAGED_CONF)?,
     };
-    let bridge_config = BridgeConfig {
-        default_worker: rm_config.slot_manager.default_worker,
-        heartbeat_interval: rm_config.heartbeat_interval,
-        heartbeat_timeout: rm_config.heartbeat_timeout,
-    };
-    let (driver, mut monitor) = YarnDriver::new(
-        am,
-        registration,
-        NmClient::new(protection),
-        launch,
-        driver_config,
-    );
-    let rm = resource_manager::spawn(ResourceManagerCore::new(rm_config), Box::new(driver));
-    let bridge = bridge::spawn(rm.clone(), bridge_config, server_rx);
-
-    let (shutdown_tx, mut shutdown_rx) = mpsc::channel(1);
-    web::serve(
-        rest,
-        Arc::new(WebState {
-            cluster: Arc::new(AmCluster {
-                bridge,
-                rm: rm.clone(),
-            }),
-            config: web::redacted_entries(&conf),
-            secret,
-            shutdown: shutdown_tx,
-        }),
-    );
-
+    tracing::info!(attempt = %env.application_attempt_id(), "starting the ApplicationMaster");
+    let mut session = Session::start(params).await?;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
-    let why = tokio::select! {
-        _ = sigterm.recv() => "SIGTERM",
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = shutdown_rx.recv() => "DELETE /cluster",
-        outcome = &mut monitor.done => {
-            // The driver ended by itself: a fatal error, already reported to YARN.
-            drop(te_server);
-            return match outcome {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(message)) => Err(message),
+    tokio::select! {
+        _ = sigterm.recv() => session.stop("SIGTERM").await,
+        _ = tokio::signal::ctrl_c() => session.stop("SIGINT").await,
+        outcome = session.wait() => outcome,
+    }
+}
+
+/// What a session's ApplicationMaster starts from (gathered from the container by
+/// [`run`]; given directly in tests).
+pub struct SessionParams {
+    /// The host to advertise (`NM_HOST`).
+    pub host: String,
+    /// The YARN scheduler address (`yarn.resourcemanager.scheduler.address`).
+    pub scheduler: String,
+    /// SASL protection levels accepted (`hadoop.rpc.protection`; empty: any).
+    pub protection: Vec<Qop>,
+    /// The attempt's AMRMToken.
+    pub amrm_token: Token,
+    /// The application's secret.
+    pub secret: Secret,
+    /// The Flink configuration.
+    pub conf: Configuration,
+    /// The staged spindle binary.
+    pub binary: StagedFile,
+    /// The staged configuration file.
+    pub staged_conf: StagedFile,
+}
+
+/// A running session ApplicationMaster.
+pub struct Session {
+    /// Where the REST API listens.
+    pub rest_address: SocketAddr,
+    /// Where TaskExecutors connect.
+    pub task_executor_address: SocketAddr,
+    rm: resource_manager::ResourceManagerHandle,
+    monitor: DriverMonitor,
+    shutdown: mpsc::Receiver<()>,
+    _task_executors: TaskExecutorServer,
+}
+
+impl Session {
+    /// Listens, registers with YARN and starts the ResourceManager.
+    pub async fn start(params: SessionParams) -> Result<Session, String> {
+        let SessionParams {
+            host,
+            scheduler,
+            protection,
+            amrm_token,
+            secret,
+            conf,
+            binary,
+            staged_conf,
+        } = params;
+        let rm_config =
+            ResourceManagerConfig::from_configuration(&conf).map_err(|e| e.to_string())?;
+        let driver_config =
+            YarnDriverConfig::from_configuration(&conf).map_err(|e| e.to_string())?;
+
+        // Listen first: the registration names the REST port.
+        let (server_tx, server_rx) = mpsc::channel(1024);
+        let mut server_config = ServerConfig::new(secret.clone());
+        server_config.heartbeat_timeout = rm_config.heartbeat_timeout;
+        let te_server = TaskExecutorServer::bind("0.0.0.0:0", server_config, server_tx)
+            .await
+            .map_err(|e| format!("cannot listen for TaskExecutors: {e}"))?;
+        let rest = tokio::net::TcpListener::bind("0.0.0.0:0")
+            .await
+            .map_err(|e| format!("cannot listen for REST calls: {e}"))?;
+        let rest_address = rest.local_addr().map_err(|e| e.to_string())?;
+        let tracking_url = format!("http://{host}:{}/", rest_address.port());
+
+        let mut am = AmRmClient::new(scheduler.clone(), amrm_token, protection.clone());
+        let registration = am
+            .register(&host, i32::from(rest_address.port()), &tracking_url)
+            .await
+            .map_err(|e| {
+                format!("cannot register with the YARN ResourceManager at {scheduler}: {e}")
+            })?;
+        tracing::info!(
+            %tracking_url,
+            max = %registration.maximum_capability,
+            "registered with the YARN ResourceManager"
+        );
+
+        let launch = TaskExecutorLaunch {
+            binary,
+            conf: staged_conf,
+            am_address: format!("{host}:{}", te_server.local_addr().port()),
+            secret: secret.clone(),
+            environment: conf
+                .iter()
+                .filter_map(|(k, v)| {
+                    k.strip_prefix(TASK_MANAGER_ENV_PREFIX)
+                        .map(|name| (name.to_owned(), v.to_owned()))
+                })
+                .collect(),
+        };
+        let bridge_config = BridgeConfig {
+            default_worker: rm_config.slot_manager.default_worker,
+            heartbeat_interval: rm_config.heartbeat_interval,
+            heartbeat_timeout: rm_config.heartbeat_timeout,
+        };
+        let (driver, monitor) = YarnDriver::new(
+            am,
+            registration,
+            NmClient::new(protection),
+            launch,
+            driver_config,
+        );
+        let rm = resource_manager::spawn(ResourceManagerCore::new(rm_config), Box::new(driver));
+        let bridge = bridge::spawn(rm.clone(), bridge_config, server_rx);
+
+        let (shutdown_tx, shutdown) = mpsc::channel(1);
+        web::serve(
+            rest,
+            Arc::new(WebState {
+                cluster: Arc::new(AmCluster {
+                    bridge,
+                    rm: rm.clone(),
+                }),
+                config: web::redacted_entries(&conf),
+                secret,
+                shutdown: shutdown_tx,
+            }),
+        );
+        Ok(Session {
+            rest_address,
+            task_executor_address: te_server.local_addr(),
+            rm,
+            monitor,
+            shutdown,
+            _task_executors: te_server,
+        })
+    }
+
+    /// Runs until `DELETE /cluster` (then stops cleanly) or a fatal driver error (already
+    /// reported to YARN as FAILED).
+    pub async fn wait(&mut self) -> Result<(), String> {
+        tokio::select! {
+            _ = self.shutdown.recv() => self.stop("DELETE /cluster").await,
+            outcome = &mut self.monitor.done => match outcome {
+                Ok(outcome) => outcome,
                 Err(_) => Err("the YARN driver stopped unexpectedly".to_owned()),
-            };
+            },
         }
-    };
-    tracing::info!(cause = why, "stopping the session");
-    let _ = rm
-        .shutdown(
-            ApplicationStatus::Succeeded,
-            format!("session stopped ({why})"),
-        )
-        .await;
-    drop(te_server);
-    match monitor.done.await {
-        Ok(outcome) => outcome,
-        Err(_) => Err("the YARN driver stopped before unregistering".to_owned()),
+    }
+
+    /// Releases every worker and unregisters SUCCEEDED.
+    pub async fn stop(&mut self, why: &str) -> Result<(), String> {
+        tracing::info!(cause = why, "stopping the session");
+        let _ = self
+            .rm
+            .shutdown(
+                ApplicationStatus::Succeeded,
+                format!("session stopped ({why})"),
+            )
+            .await;
+        match (&mut self.monitor.done).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err("the YARN driver stopped before unregistering".to_owned()),
+        }
     }
 }

@@ -286,8 +286,12 @@ impl FakeYarn {
 
     /// An AM client of the fake scheduler, with the attempt's AMRMToken.
     pub fn am_client(&self) -> AmRmClient {
-        let token = Token::new(b"amrm-token".to_vec(), AMRM_PASSWORD, AMRM_TOKEN_KIND, "");
-        AmRmClient::new(self.rm_address.clone(), token, vec![])
+        AmRmClient::new(self.rm_address.clone(), self.amrm_token(), vec![])
+    }
+
+    /// The attempt's AMRMToken.
+    pub fn amrm_token(&self) -> Token {
+        Token::new(b"amrm-token".to_vec(), AMRM_PASSWORD, AMRM_TOKEN_KIND, "")
     }
 
     /// A container of this attempt on the fake node (not yet granted).
