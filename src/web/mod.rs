@@ -93,6 +93,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/events", get(events))
         .route("/cluster", delete(shutdown))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
@@ -119,6 +120,13 @@ fn stopped() -> Response {
 
 async fn not_found(uri: Uri) -> Response {
     error(StatusCode::NOT_FOUND, format!("Not found: {}", uri.path()))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
 }
 
 async fn overview(State(state): State<Arc<WebState>>) -> Response {
