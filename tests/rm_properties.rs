@@ -197,11 +197,70 @@ fn run(world: &World) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Fine-grained profiles (smaller, equal and larger than a default slot) under a slot maximum:
+/// safety holds on every step, nothing is left asked or pending at the end, and no more
+/// TaskManagers than the maximum allows are ever registered.
+fn run_fine_grained(seed: u64, max_slots: u32, jobs: &[(u8, u8, u8)]) -> Result<(), TestCaseError> {
+    let conf = Configuration::from_pairs([
+        ("taskmanager.numberOfTaskSlots", "4"),
+        ("slotmanager.number-of-slots.max", &max_slots.to_string()),
+    ]);
+    let config = ResourceManagerConfig::from_configuration(&conf).unwrap();
+    let slot = config.slot_manager.default_worker.default_slot();
+    let max_tms = max_slots / 4;
+    let mut sim = Simulation::new(config, seed);
+    for (i, &(kind, n, wait_s)) in jobs.iter().enumerate() {
+        let profile = match kind % 4 {
+            0 => ResourceProfile::Unknown,
+            1 => ResourceProfile::Fixed(slot.divided_by(2)),
+            2 => ResourceProfile::Fixed(slot),
+            _ => ResourceProfile::Fixed(slot.times(2)),
+        };
+        sim.submit_job(
+            JobId(i as u128 + 1),
+            BTreeMap::from([(profile, u32::from(n))]),
+        );
+        sim.run_for(u64::from(wait_s) * 1000);
+        prop_assert!(
+            sim.violations.is_empty(),
+            "violations: {:?}",
+            sim.violations
+        );
+        sim.core
+            .slot_manager()
+            .check_invariants()
+            .map_err(TestCaseError::fail)?;
+        prop_assert!(sim.core.slot_manager().stats().registered_task_managers <= max_tms);
+    }
+    sim.run_for(5 * MIN);
+    prop_assert!(sim.core.slot_manager().stats().registered_task_managers <= max_tms);
+    for i in 0..jobs.len() {
+        sim.finish_job(JobId(i as u128 + 1), JobStatus::Canceled);
+    }
+    sim.run_for(5 * MIN);
+    prop_assert!(sim.is_quiet(0), "not quiet: {:?}", sim.core.overview());
+    prop_assert!(
+        sim.violations.is_empty(),
+        "violations: {:?}",
+        sim.violations
+    );
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn resource_manager_invariants_hold_over_random_histories(w in world()) {
         run(&w)?;
+    }
+
+    #[test]
+    fn fine_grained_profiles_under_a_maximum_stay_safe(
+        seed in any::<u64>(),
+        max_slots in 4u32..40,
+        jobs in prop::collection::vec((any::<u8>(), 1u8..10, 0u8..40), 1..12),
+    ) {
+        run_fine_grained(seed, max_slots, &jobs)?;
     }
 }

@@ -153,6 +153,13 @@ fn unfulfillable_requirement_is_reported_and_starts_no_worker() {
             Some(Reason::ProfileTooLarge)
         ) >= 1
     );
+    let why = sim.core.job_resources(A);
+    assert_eq!((why.required, why.acquired, why.unplaced), (1, 0, 1));
+    assert!(
+        why.recent_events
+            .iter()
+            .any(|e| e.reason == Reason::ProfileTooLarge)
+    );
     assert_safe(&sim);
 }
 
@@ -321,6 +328,12 @@ fn start_failure_rate_pauses_requests() {
         "3 failures within a minute pause the requests"
     );
     let paused_at = paused[0].at;
+    let why = sim.core.job_resources(A);
+    assert_eq!(
+        why.start_paused_until,
+        Some(Timestamp(paused_at.0 + 20 * SEC))
+    );
+    assert_eq!(why.waiting_for_workers, 2, "both slots wait for workers");
     let asks_during_pause = sim
         .core
         .events(&EventQuery {

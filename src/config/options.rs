@@ -21,12 +21,8 @@ pub const TASK_MANAGER_CPU_CORES: ConfigOption<f64> = ConfigOption {
     fallback_keys: &[],
     default: None,
 };
-/// `yarn.containers.vcores`: vcores per TaskManager container; -1 (unset here) means slots.
-pub const YARN_CONTAINERS_VCORES: ConfigOption<u32> = ConfigOption {
-    key: "yarn.containers.vcores",
-    fallback_keys: &[],
-    default: None,
-};
+/// `yarn.containers.vcores`: vcores per TaskManager container; -1 means the slot count.
+pub const YARN_CONTAINERS_VCORES: ConfigOption<i32> = opt("yarn.containers.vcores", -1);
 /// `taskmanager.memory.process.size`: the TaskManager process (and container) memory.
 pub const TASK_MANAGER_PROCESS_SIZE: ConfigOption<MemorySize> = opt(
     "taskmanager.memory.process.size",

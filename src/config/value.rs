@@ -17,6 +17,14 @@ impl ConfigValue for u32 {
     }
 }
 
+impl ConfigValue for i32 {
+    fn parse(raw: &str) -> Result<Self, String> {
+        raw.trim()
+            .parse()
+            .map_err(|_| "expected a whole number".to_owned())
+    }
+}
+
 impl ConfigValue for f64 {
     fn parse(raw: &str) -> Result<Self, String> {
         match raw.trim().parse::<f64>() {

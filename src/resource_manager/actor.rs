@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::commands::{Command, DriverCommand, JobMasterCommand, TaskExecutorCommand};
 use super::core::{
-    ResourceManagerCore, ResourceOverview, RmError, TaskExecutorRegistration,
+    JobResources, ResourceManagerCore, ResourceOverview, RmError, TaskExecutorRegistration,
     TaskExecutorRegistrationResponse,
 };
 use super::driver::{ApplicationStatus, DriverEvent, DriverEventSink, ResourceManagerDriver};
@@ -81,6 +81,10 @@ enum Message {
     },
     Overview {
         reply: oneshot::Sender<ResourceOverview>,
+    },
+    JobResources {
+        job: JobId,
+        reply: oneshot::Sender<JobResources>,
     },
     Shutdown {
         status: ApplicationStatus,
@@ -255,6 +259,11 @@ impl ResourceManagerHandle {
         self.ask(|reply| Message::Overview { reply }).await
     }
 
+    /// Where a job stands and why (required, held, waiting for workers, recent decisions).
+    pub async fn job_resources(&self, job: JobId) -> Result<JobResources, Stopped> {
+        self.ask(|reply| Message::JobResources { job, reply }).await
+    }
+
     /// Deregisters the application from the deployment and stops the ResourceManager.
     pub async fn shutdown(
         &self,
@@ -396,6 +405,9 @@ impl Actor {
             }
             Message::Overview { reply } => {
                 let _ = reply.send(core.overview());
+            }
+            Message::JobResources { job, reply } => {
+                let _ = reply.send(core.job_resources(job));
             }
             Message::Shutdown { .. } => unreachable!("handled by the loop"),
         }
@@ -619,6 +631,11 @@ mod tests {
         let overview = rm.overview().await.unwrap();
         assert_eq!(overview.slot_manager.allocated_slots, 2);
         assert_eq!(overview.workers, 1);
+        let resources = rm.job_resources(job).await.unwrap();
+        assert_eq!(
+            (resources.required, resources.acquired, resources.unplaced),
+            (2, 2, 0)
+        );
 
         rm.shutdown(ApplicationStatus::Succeeded, "done".into())
             .await

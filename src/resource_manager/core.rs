@@ -72,6 +72,28 @@ pub struct ResourceOverview {
     pub job_masters: u32,
 }
 
+/// Where a job stands, in one answer: what it requires and holds, what waits for workers, and
+/// what the last decisions about it were ("why is my job stuck?").
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct JobResources {
+    /// Slots required (the newest declaration).
+    pub required: u32,
+    /// Slots held (requested from or confirmed by TaskExecutors).
+    pub acquired: u32,
+    /// Slots missing that are planned on pending TaskManagers, i.e. waiting for workers.
+    pub waiting_for_workers: u32,
+    /// Slots missing with no place planned (unfulfillable, or until the next requirement check).
+    pub unplaced: u32,
+    /// Worker asks not yet granted by the deployment (all jobs).
+    pub outstanding_asks: u32,
+    /// Asking is paused until then after too many start failures.
+    pub start_paused_until: Option<Timestamp>,
+    /// Whether declarations wait for previous-attempt workers to re-register.
+    pub waiting_for_recovered_workers: bool,
+    /// The newest decisions about the job.
+    pub recent_events: Vec<Event>,
+}
+
 #[derive(Debug)]
 struct TaskExecutorConnection {
     instance: InstanceId,
@@ -164,6 +186,27 @@ impl ResourceManagerCore {
             outstanding_asks: self.workers.outstanding_asks(),
             workers: self.workers.worker_count(),
             job_masters: self.job_masters.len() as u32,
+        }
+    }
+
+    /// Where a job stands and why, in one answer.
+    pub fn job_resources(&self, job: JobId) -> JobResources {
+        let sm = &self.slot_manager;
+        let missing = sm.missing_slots(job);
+        let planned = sm.planned_slots(job).min(missing);
+        JobResources {
+            required: sm.required_slots(job),
+            acquired: sm.acquired_slots(job),
+            waiting_for_workers: planned,
+            unplaced: missing - planned,
+            outstanding_asks: self.workers.outstanding_asks(),
+            start_paused_until: self.workers.start_paused_until(),
+            waiting_for_recovered_workers: !self.workers.ready_to_serve(),
+            recent_events: self.log.query(&EventQuery {
+                job: Some(job),
+                limit: Some(20),
+                ..Default::default()
+            }),
         }
     }
 

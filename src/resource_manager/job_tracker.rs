@@ -203,6 +203,11 @@ impl JobTracker {
             .sum()
     }
 
+    /// Slots a job requires, over all profiles.
+    pub fn required_count(&self, job: JobId) -> u32 {
+        self.jobs.get(&job).map_or(0, |j| j.required.values().sum())
+    }
+
     /// Slots a job holds.
     pub fn acquired_count(&self, job: JobId) -> u32 {
         self.jobs.get(&job).map_or(0, |j| j.acquired.len() as u32)

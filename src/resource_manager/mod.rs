@@ -161,8 +161,8 @@ pub fn default_worker_spec(conf: &Configuration) -> Result<WorkerSpec, ConfigErr
         .ok_or_else(|| too_small("task heap"))?;
     let cpu = match conf.get_optional(&config::TASK_MANAGER_CPU_CORES)? {
         Some(cores) if cores > 0.0 => cores,
-        _ => match conf.get_optional(&config::YARN_CONTAINERS_VCORES)? {
-            Some(v) if v > 0 => f64::from(v),
+        _ => match conf.get(&config::YARN_CONTAINERS_VCORES)? {
+            v if v > 0 => f64::from(v),
             _ => f64::from(slots),
         },
     };
@@ -222,6 +222,11 @@ mod tests {
             ("yarn.containers.vcores", "2"),
         ]);
         assert_eq!(default_worker_spec(&conf).unwrap().total.cpu_millis, 2000);
+        let conf = Configuration::from_pairs([
+            ("taskmanager.numberOfTaskSlots", "3"),
+            ("yarn.containers.vcores", "-1"),
+        ]);
+        assert_eq!(default_worker_spec(&conf).unwrap().total.cpu_millis, 3000);
         let conf = Configuration::from_pairs([("taskmanager.memory.process.size", "300m")]);
         assert!(
             default_worker_spec(&conf)

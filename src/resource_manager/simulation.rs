@@ -1,6 +1,7 @@
 //! A deterministic simulation of the ResourceManager with a simulated driver, TaskExecutors and
 //! JobMasters on a virtual clock. Delays are drawn from a seeded generator, so a seed replays
-//! exactly; thousands of TaskExecutors run in milliseconds because nothing waits for real time.
+//! exactly; thousands of TaskExecutors run in a fraction of a second because nothing waits for
+//! real time.
 //!
 //! The simulation checks safety invariants on every step and records violations: a slot is never
 //! requested under an allocation id already in use, never on a released or unregistered worker,

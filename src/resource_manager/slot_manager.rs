@@ -1102,6 +1102,19 @@ impl SlotManager {
         }
     }
 
+    /// Slots a job requires.
+    pub fn required_slots(&self, job: JobId) -> u32 {
+        self.jobs.required_count(job)
+    }
+
+    /// Slots of a job planned on pending TaskManagers (waiting for workers).
+    pub fn planned_slots(&self, job: JobId) -> u32 {
+        self.pending
+            .values()
+            .map(|p| p.allocations.iter().filter(|(j, _)| *j == job).count() as u32)
+            .sum()
+    }
+
     /// Slots held by a job (requested or allocated).
     pub fn acquired_slots(&self, job: JobId) -> u32 {
         self.jobs.acquired_count(job)

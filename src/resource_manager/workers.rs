@@ -119,6 +119,11 @@ impl Workers {
         self.specs.values().map(|s| s.asks.len() as u32).sum()
     }
 
+    /// Until when asking for workers is paused after too many start failures, if it is.
+    pub fn start_paused_until(&self) -> Option<Timestamp> {
+        self.cool_down_until
+    }
+
     /// Workers allocated, starting or registered.
     pub fn worker_count(&self) -> u32 {
         self.workers.len() as u32
