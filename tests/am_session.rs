@@ -7,12 +7,16 @@
 
 mod am_fake_yarn;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use am_fake_yarn::FakeYarn;
 use serde_json::Value;
 use spindle::config::Configuration;
 use spindle::jobmanager::{Session, SessionParams};
+use spindle::resource_manager::gateways::JobMasterGateway;
+use spindle::resource_manager::types::{JobId, JobStatus, ResourceProfile, WorkerId};
 use spindle::rpc::{ResourceId, Resources, Secret};
 use spindle::task_executor::TaskExecutorConfig;
 use spindle::web::auth::request_token;
@@ -51,6 +55,27 @@ fn task_executor(
     )
 }
 
+struct SilentJobMaster;
+
+impl JobMasterGateway for SilentJobMaster {
+    fn notify_not_enough_resources(&self, _acquired: u32) {}
+    fn disconnect_task_manager(&self, _worker: &WorkerId, _cause: &str) {}
+    fn heartbeat_from_resource_manager(&self) {}
+    fn disconnect_resource_manager(&self, _cause: &str) {}
+}
+
+async fn wait_for_available(http: &reqwest::Client, base: &str, available: u64) -> Value {
+    let mut overview = Value::Null;
+    for _ in 0..1000 {
+        overview = get(http, &format!("{base}/overview")).await;
+        if overview["slots-available"] == available {
+            return overview;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("slots-available never became {available}: {overview}");
+}
+
 async fn get(http: &reqwest::Client, url: &str) -> Value {
     http.get(url).send().await.unwrap().json().await.unwrap()
 }
@@ -63,6 +88,7 @@ async fn session_brings_up_the_minimum_registers_slots_and_stops_cleanly() {
         ("slotmanager.number-of-slots.min", "4"),
         ("yarn.heartbeat.container-request-interval", "20"),
         ("yarn.heartbeat.interval", "1"),
+        ("heartbeat.interval", "100"),
         ("security.ssl.truststore-password", "hunter2"),
     ]);
     let mut session = Session::start(SessionParams {
@@ -136,6 +162,31 @@ async fn session_brings_up_the_minimum_registers_slots_and_stops_cleanly() {
     assert_eq!(first["freeSlots"], 2);
     assert_eq!(first["totalResource"]["cpuCores"], 2.0);
     assert_eq!(first["totalResource"], first["freeResource"]);
+
+    // A job takes 3 slots: the ResourceManager's slot requests reach the TaskExecutors, which
+    // allocate them (their resources fit what the TaskExecutors were started with) and report
+    // them back; when the job ends they are free again.
+    let rm = session.resource_manager().clone();
+    let job = JobId(42);
+    rm.register_job_master(job, 1, "jm-address".into(), Arc::new(SilentJobMaster))
+        .await
+        .unwrap();
+    rm.declare_required_resources(job, 1, BTreeMap::from([(ResourceProfile::Unknown, 3)]))
+        .await
+        .unwrap()
+        .unwrap();
+    let overview = wait_for_available(&http, &base, 1).await;
+    assert_eq!(overview["slots-total"], 4);
+    let tms = get(&http, &format!("{base}/taskmanagers")).await;
+    let free: u64 = tms["taskmanagers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["freeSlots"].as_u64().unwrap())
+        .sum();
+    assert_eq!(free, 1);
+    rm.disconnect_job_master(job, JobStatus::Finished).unwrap();
+    wait_for_available(&http, &base, 4).await;
 
     let config = get(&http, &format!("{base}/jobmanager/config")).await;
     let password = config

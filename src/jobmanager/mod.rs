@@ -285,6 +285,12 @@ impl Session {
         })
     }
 
+    /// The ResourceManager, for the parts of the ApplicationMaster that talk to it directly
+    /// (JobMasters).
+    pub fn resource_manager(&self) -> &resource_manager::ResourceManagerHandle {
+        &self.rm
+    }
+
     /// Runs until `DELETE /cluster` (then stops cleanly) or a fatal driver error (already
     /// reported to YARN as FAILED).
     pub async fn wait(&mut self) -> Result<(), String> {
