@@ -58,7 +58,6 @@ pub async fn run(options: JobManagerOptions) -> ExitCode {
     match run_inner(options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
             eprintln!("spindle jobmanager: {e}");
             ExitCode::FAILURE
         }
@@ -117,7 +116,7 @@ impl ClusterView for AmCluster {
 
 async fn run_inner(options: JobManagerOptions) -> Result<(), String> {
     let env = ContainerEnv::from_process().map_err(|e| {
-        format!("{e}: spindle jobmanager runs as a YARN ApplicationMaster, started by `spindle yarn-session`")
+        format!("{e} (spindle jobmanager is the ApplicationMaster that `spindle yarn-session` starts in a YARN container)")
     })?;
     let credentials = env
         .credentials()
