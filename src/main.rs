@@ -28,10 +28,13 @@ enum Command {
     Taskmanager(TaskManagerOptions),
 }
 
-/// Logs to stderr (YARN collects it with the container's logs), filtered by `RUST_LOG`.
+/// Logs to stderr (YARN collects it with the container's logs), filtered by `RUST_LOG`; colours
+/// only on a terminal.
 fn init_logging() {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
