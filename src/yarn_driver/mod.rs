@@ -206,3 +206,39 @@ impl ResourceManagerDriver for YarnDriver {
         self.send(LoopCommand::Terminate);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeat_keys_with_flinks_defaults_units_and_fallback() {
+        assert_eq!(
+            YarnDriverConfig::from_configuration(&Configuration::new()).unwrap(),
+            YarnDriverConfig::default()
+        );
+        let conf = Configuration::from_pairs([
+            ("yarn.heartbeat-delay", "3"),
+            ("yarn.heartbeat.container-request-interval", "200"),
+        ]);
+        let config = YarnDriverConfig::from_configuration(&conf).unwrap();
+        assert_eq!(config.heartbeat, Duration::from_secs(3));
+        assert_eq!(config.request_heartbeat, Duration::from_millis(200));
+        let conf = Configuration::from_pairs([
+            ("yarn.heartbeat-delay", "3"),
+            ("yarn.heartbeat.interval", "7"),
+        ]);
+        let config = YarnDriverConfig::from_configuration(&conf).unwrap();
+        assert_eq!(config.heartbeat, Duration::from_secs(7));
+        for (key, value) in [
+            ("yarn.heartbeat.interval", "0"),
+            ("yarn.heartbeat.interval", "soon"),
+            ("yarn.heartbeat.container-request-interval", "0"),
+        ] {
+            let e =
+                YarnDriverConfig::from_configuration(&Configuration::from_pairs([(key, value)]))
+                    .unwrap_err();
+            assert_eq!(e.key, key);
+        }
+    }
+}
