@@ -1,6 +1,9 @@
 //! The spindle runtime: Flink-style resource management on YARN.
 
 pub mod config;
+pub mod jobmanager;
 pub mod resource_manager;
 pub mod rpc;
 pub mod task_executor;
+pub mod web;
+pub mod yarn_driver;

@@ -6,6 +6,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use spindle::jobmanager::JobManagerOptions;
+use spindle::task_executor::config::{SECRET_ALIAS, TaskExecutorConfig, TaskManagerOptions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -19,9 +21,68 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// The ApplicationMaster of a session (started by YARN in the AM container).
+    Jobmanager(JobManagerOptions),
+    /// A TaskExecutor (started by the ApplicationMaster in a worker container).
+    Taskmanager(TaskManagerOptions),
+}
+
+/// Logs to stderr (YARN collects it with the container's logs), filtered by `RUST_LOG`; colours
+/// only on a terminal.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Jobmanager(options) => {
+            init_logging();
+            runtime().block_on(spindle::jobmanager::run(options))
+        }
+        Command::Taskmanager(options) => {
+            init_logging();
+            let config = TaskExecutorConfig::from_environment(
+                options,
+                |k| std::env::var(k).ok(),
+                |path| {
+                    let credentials = yarn::credentials::Credentials::read_file(path)
+                        .map_err(|e| e.to_string())?;
+                    let bytes = credentials
+                        .secret(SECRET_ALIAS)
+                        .ok_or_else(|| format!("no secret under the alias {SECRET_ALIAS}"))?;
+                    spindle::rpc::Secret::new(bytes.to_vec()).map_err(|e| e.to_string())
+                },
+            );
+            match config {
+                Ok(config) => match runtime().block_on(spindle::task_executor::run(config)) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("spindle taskmanager: {e}");
+                        ExitCode::FAILURE
+                    }
+                },
+                Err(e) => {
+                    eprintln!("spindle taskmanager: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
 }
