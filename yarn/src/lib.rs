@@ -17,3 +17,4 @@ pub mod proto {
     #![allow(clippy::all, missing_docs)]
     include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 }
+pub mod mini;
