@@ -17,4 +17,6 @@ pub mod proto {
     #![allow(clippy::all, missing_docs)]
     include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 }
+
 pub mod mini;
+pub mod records;
