@@ -20,3 +20,5 @@ pub mod proto {
 
 pub mod mini;
 pub mod records;
+pub mod rest;
+pub mod webhdfs;
