@@ -2,5 +2,7 @@
 //! speaks YARN's own protocols, so that an ApplicationMaster that works here works on a real cluster
 //! and one that misbehaves fails here as it would there.
 
+pub mod journal;
+pub mod localize;
 pub mod process;
 pub mod scheduler;
