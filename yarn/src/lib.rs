@@ -18,6 +18,7 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 }
 
+pub mod credentials;
 pub mod mini;
 pub mod records;
 pub mod rest;

@@ -5,9 +5,17 @@
 //! Conversions from protobuf are `TryFrom<&Proto>` and fail with [`RecordError`] when a field YARN
 //! always sets is missing; conversions to protobuf are infallible `From`.
 
+mod app;
+mod container;
 mod ids;
+mod resource;
 
+pub use app::{FinalApplicationStatus, UnknownStateError, YarnApplicationState};
+pub use container::{
+    Container, ContainerExit, ContainerState, ContainerStatus, ExecutionType, exit_status,
+};
 pub use ids::{ApplicationAttemptId, ApplicationId, ContainerId, IdParseError, NodeId};
+pub use resource::{Priority, Resource};
 
 /// A protobuf record that cannot become a Rust record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
