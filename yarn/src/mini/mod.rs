@@ -4,5 +4,8 @@
 
 pub mod journal;
 pub mod localize;
+pub mod nm;
 pub mod process;
+pub mod rm;
 pub mod scheduler;
+pub mod tokens;
