@@ -12,6 +12,9 @@
 //! - [`amrm`], [`nm`]: the ApplicationMaster and NodeManager clients.
 //! - [`rest`], [`webhdfs`]: the ResourceManager REST and WebHDFS clients.
 
+pub mod ipc;
+pub mod sasl;
+
 pub mod proto {
     //! Protobuf records generated from the project's `.proto` files.
     #![allow(clippy::all, missing_docs)]
