@@ -15,7 +15,7 @@ journal="$work/journal.jsonl"
 target/debug/spindle mini-yarn --conf-dir "$work/conf" --work-dir "$work/cluster" --journal "$journal" \
   --nodes 2 >"$work/mini.out" 2>"$work/mini.err" &
 mini=$!
-cleanup() { kill -TERM "$mini" 2>/dev/null || true; wait "$mini" 2>/dev/null || true; }
+cleanup() { kill -TERM "$mini" 2>/dev/null || true; wait "$mini" 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 for _ in $(seq 1 100); do [ -s "$work/mini.out" ] && break; sleep 0.1; done
 ready="$(head -n1 "$work/mini.out")"

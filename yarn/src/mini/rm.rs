@@ -1131,6 +1131,14 @@ impl Rm {
             SchedError::InvalidResourceRequest(m) => YarnError::new(INVALID_RESOURCE_REQUEST, m),
             other => YarnError::new(INVALID_RESOURCE_REQUEST, other.to_string()),
         })?;
+        // Statuses of containers that completed before this call; releases below complete in the
+        // next response, as the RM processes them after answering.
+        let completed = self
+            .apps
+            .get_mut(&key)
+            .and_then(|a| a.current_mut())
+            .map(|t| std::mem::take(&mut t.completed))
+            .unwrap_or_default();
         for cid in releases {
             let live = self.containers.get(&cid).is_some_and(|r| !r.complete);
             if live {
@@ -1158,7 +1166,6 @@ impl Rm {
         let t = a.current_mut().expect("current attempt");
         t.last_seen = std::time::Instant::now();
         let new_ids = std::mem::take(&mut t.new_allocated);
-        let completed = std::mem::take(&mut t.completed);
         let updated_nodes = std::mem::take(&mut t.updated_nodes);
         let preempt = std::mem::take(&mut t.preempt);
         let mut token_nodes = Vec::new();
