@@ -1,5 +1,25 @@
 #!/usr/bin/env bash
 # The project's test command: the Rust suite, then the lanes that need Java and Hadoop's jars.
-set -euo pipefail
+# A lane that cannot run (no JDK, or the jars could not be downloaded) is reported loudly and skipped;
+# a lane that runs and fails fails the whole command.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-cargo test --workspace --all-targets
+
+cargo test --workspace --all-targets || exit 1
+
+lanes_passed=0 lanes_failed=0 lanes_skipped=0
+run_lane() {
+  echo
+  echo "=== lane: $1"
+  "$2"
+  case $? in
+    0) lanes_passed=$((lanes_passed + 1)) ;;
+    77) lanes_skipped=$((lanes_skipped + 1)); echo "=== lane $1: SKIPPED (see above)" ;;
+    *) lanes_failed=$((lanes_failed + 1)); echo "=== lane $1: FAILED" ;;
+  esac
+}
+run_lane "distributed_shell against Hadoop's own RM/NM code" scripts/conformance.sh
+
+echo
+echo "lanes: $lanes_passed passed, $lanes_failed failed, $lanes_skipped skipped"
+[ "$lanes_failed" -eq 0 ]

@@ -1,1 +1,4 @@
 //! The spindle runtime: Flink-style resource management on YARN.
+
+pub mod rpc;
+pub mod task_executor;

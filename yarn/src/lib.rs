@@ -21,8 +21,13 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/protos.rs"));
 }
 
+pub mod conf;
 pub mod credentials;
 pub mod mini;
 pub mod records;
+
+pub mod amrm;
+pub mod nm;
+
 pub mod rest;
 pub mod webhdfs;

@@ -663,3 +663,91 @@ fn dispatch(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: RpcStatusProto, call: i32, client_id: &[u8]) -> Vec<u8> {
+        let mut header = frame::response_header(call, status, client_id, 0);
+        if status != RpcStatusProto::Success {
+            header.exception_class_name =
+                Some("org.apache.hadoop.yarn.exceptions.YarnException".into());
+            header.error_msg = Some("no".into());
+        }
+        let framed = FrameBuilder::new()
+            .message(&header)
+            .encoded(b"\x08\x01")
+            .finish();
+        framed[4..].to_vec()
+    }
+
+    fn waiting(pending: &Mutex<Pending>, id: i32) -> oneshot::Receiver<CallResult> {
+        let (tx, rx) = oneshot::channel();
+        lock(pending).calls.insert(id, tx);
+        rx
+    }
+
+    #[test]
+    fn error_keeps_the_connection_and_fatal_closes_it() {
+        let me = [1u8; 16];
+        let pending = Mutex::new(Pending::default());
+        let mut ok = waiting(&pending, 1);
+        let mut err = waiting(&pending, 2);
+        let mut fatal = waiting(&pending, 3);
+        dispatch(
+            &response(RpcStatusProto::Success, 1, &me),
+            &pending,
+            "a",
+            &me,
+        )
+        .unwrap();
+        assert_eq!(ok.try_recv().unwrap().unwrap(), b"\x08\x01");
+        dispatch(&response(RpcStatusProto::Error, 2, &me), &pending, "a", &me).unwrap();
+        let e = err.try_recv().unwrap().unwrap_err();
+        assert_eq!(e.remote_kind(), Some(RemoteErrorKind::Yarn));
+        let reason =
+            dispatch(&response(RpcStatusProto::Fatal, 3, &me), &pending, "a", &me).unwrap_err();
+        assert!(reason.contains("YarnException"), "{reason}");
+        let RpcError::Remote { error, .. } = fatal.try_recv().unwrap().unwrap_err() else {
+            panic!("expected the remote error")
+        };
+        assert!(error.fatal);
+    }
+
+    #[test]
+    fn responses_for_another_client_or_garbage_close_the_connection() {
+        let me = [1u8; 16];
+        let pending = Mutex::new(Pending::default());
+        assert!(
+            dispatch(
+                &response(RpcStatusProto::Success, 1, &[2u8; 16]),
+                &pending,
+                "a",
+                &me
+            )
+            .is_err()
+        );
+        assert!(dispatch(&[0xff, 0xff], &pending, "a", &me).is_err());
+        // A response nobody waits for (a timed-out call) is dropped quietly.
+        assert!(
+            dispatch(
+                &response(RpcStatusProto::Success, 9, &me),
+                &pending,
+                "a",
+                &me
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn auth_token_debug_hides_the_password() {
+        let token = AuthToken::new(b"id".to_vec(), b"hunter2".to_vec());
+        let shown = format!("{token:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("104"),
+            "{shown}"
+        );
+    }
+}

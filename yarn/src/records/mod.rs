@@ -1,20 +1,33 @@
 //! YARN's records as idiomatic Rust: identifiers with YARN's string forms, resources with the arithmetic a
-//! scheduler needs, container states and exit statuses, application states — each convertible to and
-//! from the generated protobuf messages in [`crate::proto::hadoop::yarn`].
+//! scheduler needs, asks and preemption, allocated containers with their states and exit statuses, node
+//! reports, launch contexts, application states, and the environment a NodeManager gives a container —
+//! each convertible to and from the generated protobuf messages in [`crate::proto::hadoop::yarn`].
 //!
 //! Conversions from protobuf are `TryFrom<&Proto>` and fail with [`RecordError`] when a field YARN
-//! always sets is missing; conversions to protobuf are infallible `From`.
+//! always sets is missing or an enum number is unknown; records whose every field has a YARN default
+//! (resources, priorities) convert with `From`. Absent optional fields take the defaults YARN declares.
+//! Conversions to protobuf are infallible `From`.
 
 mod app;
 mod container;
+mod env;
 mod ids;
+mod launch;
+mod node;
+mod request;
 mod resource;
 
 pub use app::{FinalApplicationStatus, UnknownStateError, YarnApplicationState};
 pub use container::{
     Container, ContainerExit, ContainerState, ContainerStatus, ExecutionType, exit_status,
 };
+pub use env::{ContainerEnv, ContainerEnvError, vars as env_vars};
 pub use ids::{ApplicationAttemptId, ApplicationId, ContainerId, IdParseError, NodeId};
+pub use launch::{
+    LaunchContext, LocalResource, LocalResourceType, LocalResourceVisibility, ResourceUrl, UrlError,
+};
+pub use node::{NodeReport, NodeState};
+pub use request::{ANY, Preemption, ResourceRequest};
 pub use resource::{Priority, Resource};
 
 /// A protobuf record that cannot become a Rust record.

@@ -30,8 +30,9 @@ pub enum RestError {
     },
     /// The ResourceManager answered with an error (usually with a Java `RemoteException`).
     #[error(
-        "the ResourceManager refused {action}: {}{message} (HTTP {status})",
-        if exception.is_empty() { String::new() } else { format!("{exception}: ") }
+        "the ResourceManager refused {action}: {}{message} (HTTP {status}){}",
+        if exception.is_empty() { String::new() } else { format!("{exception}: ") },
+        if hint.is_empty() { String::new() } else { format!("; {hint}") }
     )]
     Refused {
         /// What was being done, e.g. `the submission of application_1700000000000_0001`.
@@ -44,6 +45,8 @@ pub enum RestError {
         java_class_name: String,
         /// The exception's message, or the start of the body.
         message: String,
+        /// What to do about it, when that is known (empty otherwise).
+        hint: &'static str,
     },
     /// The answer was not what the ResourceManager's web services write.
     #[error("unexpected answer from {url} to {action}: {reason}")]
@@ -117,13 +120,30 @@ impl RestError {
             Some(e) => (e.exception, e.java_class_name, e.message),
             None => (String::new(), String::new(), body_excerpt(body)),
         };
+        let hint = hint(status, &message);
         RestError::Refused {
             action: action.to_owned(),
             status,
             exception,
             java_class_name,
             message,
+            hint,
         }
+    }
+}
+
+/// Advice for the refusals whose cause is a known setting.
+fn hint(status: StatusCode, message: &str) -> &'static str {
+    if message.contains("App submission via REST is disabled") {
+        "set yarn.webapp.enable-rest-app-submissions to true in the ResourceManager's yarn-site.xml"
+    } else if status == StatusCode::UNAUTHORIZED {
+        "the ResourceManager needs to know who you are: give a user name (sent as user.name with \
+         simple authentication); Kerberos-secured clusters are not supported"
+    } else if status == StatusCode::FORBIDDEN {
+        "the user lacks the rights for this (queue ACLs, yarn.admin.acl, or the application's \
+         MODIFY_APP ACL)"
+    } else {
+        ""
     }
 }
 

@@ -82,6 +82,14 @@ where
     }
 }
 
+/// Reads an optional boolean written as `true`/`false` or as a string; `null` or absent is `None`.
+pub(crate) fn opt_bool<'de, D>(d: D) -> Result<Option<bool>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    opt_num(d)
+}
+
 /// Reads a string that may be `null` (read as empty).
 pub(crate) fn string<'de, D>(d: D) -> Result<String, D::Error>
 where

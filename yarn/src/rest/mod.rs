@@ -7,7 +7,7 @@
 //! RM redirects web-service calls to the active one).
 
 mod error;
-mod jaxb;
+pub(crate) mod jaxb;
 pub mod types;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +19,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 pub use error::RestError;
+pub(crate) use error::{body_excerpt, remote_exception};
 pub use jaxb::{Entries, Entry, Long};
 use types::{
     AppAttemptInfo, AppAttemptsResponse, AppInfo, AppResponse, AppState,
@@ -169,8 +170,8 @@ impl RmClient {
         Ok(r.cluster_metrics)
     }
 
-    /// `GET /ws/v1/cluster/nodes[?states=..]`: nodes in any of `states` (all if empty; the RM then
-    /// lists only nodes that are not decommissioned, lost...: see its documentation).
+    /// `GET /ws/v1/cluster/nodes[?states=..]`: nodes in any of `states` (`RUNNING`, `UNHEALTHY`,
+    /// `LOST`, ...), or every node the RM knows when `states` is empty.
     pub async fn nodes(&self, states: &[&str]) -> Result<Vec<NodeInfo>, RestError> {
         let mut query = Vec::new();
         if !states.is_empty() {
@@ -377,14 +378,14 @@ impl RmClient {
                 Ok(resp) => resp,
                 Err(e) if e.is_connect() => {
                     tracing::debug!(%url, error = %e, "ResourceManager unreachable, trying the next");
-                    last_connect_error = Some(error_chain(&e));
+                    last_connect_error = Some(error_chain(&e.without_url()));
                     continue;
                 }
                 Err(e) => {
                     return Err(RestError::Transport {
                         action: action.to_owned(),
                         url: url.to_string(),
-                        reason: error_chain(&e),
+                        reason: error_chain(&e.without_url()),
                     });
                 }
             };
@@ -407,14 +408,20 @@ impl RmClient {
                 }
                 continue;
             }
-            if let Some(pos) = self.bases.iter().position(|b| *b == base) {
-                self.current.store(pos, Ordering::Relaxed);
-            }
             let bytes = resp.bytes().await.map_err(|e| RestError::Transport {
                 action: action.to_owned(),
                 url: url.to_string(),
-                reason: error_chain(&e),
+                reason: error_chain(&e.without_url()),
             })?;
+            if is_standby_notice(&bytes) {
+                // A standby RM that knows of no active one says so in plain text.
+                tracing::debug!(%url, "ResourceManager is standby with no active peer known");
+                redirected = true;
+                continue;
+            }
+            if let Some(pos) = self.bases.iter().position(|b| *b == base) {
+                self.current.store(pos, Ordering::Relaxed);
+            }
             return Ok(Answer {
                 url,
                 status,
@@ -492,6 +499,16 @@ impl Answer {
             reason,
         }
     }
+}
+
+/// Whether a body is the plain-text notice a standby RM writes instead of serving a request.
+fn is_standby_notice(body: &[u8]) -> bool {
+    const NOTICES: [&[u8]; 3] = [
+        b"This is standby RM.",
+        b"Can not find any active RM.",
+        b"There is no active RM right now.",
+    ];
+    NOTICES.iter().any(|n| body.starts_with(n))
 }
 
 /// Parses a ResourceManager web address given by the user (`http://rm:8088`, `rm:8088`).

@@ -4,12 +4,14 @@
 //! this module reads them, and the embedded mini cluster writes them, so both ends agree with real
 //! YARN by construction. Reading is tolerant of what Jersey produces (`{"apps":null}` for an empty
 //! list, a bare object for a one-element list, numbers as strings, unknown fields); writing produces
-//! Hadoop's own shape. Ids stay strings here (`application_1700000000000_0001`); typed ids live in
-//! [`crate::records`]-level code that maps them.
+//! Hadoop's own shape. Ids stay strings here (`application_1700000000000_0001`), exactly as on the
+//! wire; parsing them into typed ids is the caller's business.
 
 use serde::{Deserialize, Serialize};
 
-use super::jaxb::{Entries, Long, bare_if_single, boolean, num, one_or_many, opt_num, string};
+use super::jaxb::{
+    Entries, Long, bare_if_single, boolean, num, one_or_many, opt_bool, opt_num, string,
+};
 
 /// Declares a Jersey list response `{"<outer>":{"<inner>":[...]}}`, written as `{"<outer>":null}`
 /// when empty (as the ResourceManager does), with conversions from and to a `Vec`.
@@ -867,6 +869,9 @@ pub struct ContainerInfo {
     /// Elapsed, ms.
     #[serde(deserialize_with = "num")]
     pub elapsed_time: i64,
+    /// Diagnostics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnostics_info: Option<String>,
     /// Logs URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_url: Option<String>,
@@ -930,6 +935,7 @@ pub struct ApplicationSubmissionContext {
     /// Whether the RM cancels the delegation tokens when the app completes (default true).
     #[serde(
         rename = "cancel-tokens-when-complete",
+        deserialize_with = "opt_bool",
         skip_serializing_if = "Option::is_none"
     )]
     pub cancel_tokens_when_complete: Option<bool>,
@@ -1143,6 +1149,20 @@ pub struct RemoteExceptionResponse {
     /// The exception.
     #[serde(rename = "RemoteException")]
     pub remote_exception: RemoteExceptionData,
+}
+
+impl RemoteExceptionResponse {
+    /// An error body, e.g. `("NotFoundException", "org.apache.hadoop.yarn.webapp.NotFoundException",
+    /// "app with id: ... not found")`.
+    pub fn new(exception: &str, java_class_name: &str, message: impl Into<String>) -> Self {
+        RemoteExceptionResponse {
+            remote_exception: RemoteExceptionData {
+                exception: exception.to_owned(),
+                message: message.into(),
+                java_class_name: java_class_name.to_owned(),
+            },
+        }
+    }
 }
 
 /// A Java exception, as a web service reports it.
