@@ -408,3 +408,33 @@ async fn localization_refuses_a_file_that_changed_since_submission() {
     assert_eq!(out, "payload");
     c.mini.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_am_that_stops_heartbeating_expires() {
+    let c = Cluster::start(
+        "expiry",
+        MiniYarnConfig {
+            nodes: 1,
+            max_attempts: 1,
+            am_expiry_ms: 300,
+            ..Default::default()
+        },
+    )
+    .await;
+    let app = c.submit_placeholder("silent", false, 1).await;
+    let am = c.am(&app, 1).await;
+    am.register().await.unwrap();
+    // The AM process keeps running but never calls allocate.
+    let a = c.wait_state(&app, "FAILED").await;
+    assert!(a.diagnostics.contains("timed out"), "{}", a.diagnostics);
+    let am_exit = c
+        .journal()
+        .iter()
+        .find(|e| {
+            e["event"] == "container_completed"
+                && e["container"] == am.am_container.to_string().as_str()
+        })
+        .map(|e| e["exit_status"].as_i64().unwrap());
+    assert_eq!(am_exit, Some(exit_status::KILLED_BY_RESOURCEMANAGER as i64));
+    c.mini.shutdown().await;
+}

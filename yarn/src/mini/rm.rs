@@ -231,6 +231,8 @@ struct Attempt {
     preempt: Vec<ContainerId>,
     last_seen: std::time::Instant,
     diagnostics: String,
+    /// Set when the AM stopped heartbeating: why the attempt fails.
+    expired: Option<String>,
 }
 
 struct App {
@@ -577,6 +579,10 @@ impl Rm {
                 self.end_app_in_scheduler(app);
             }
             AttemptState::Finished | AttemptState::Killed | AttemptState::Failed => {}
+            _ if attempt.expired.is_some() => {
+                let diag = attempt.expired.clone().unwrap_or_default();
+                self.fail_attempt(app, exit_status::INVALID, diag);
+            }
             _ => {
                 let attempt_id = attempt.id;
                 let diag = format!(
@@ -645,31 +651,20 @@ impl Rm {
         }
     }
 
+    /// Removes the application from the scheduler; whatever of it still runs is ended.
     fn end_app_in_scheduler(&mut self, app: u32) {
-        for k in self.sched.remove_app(app) {
-            let id = self.container_id(k);
-            self.finish_container_record(id, exit_status::KILLED_AFTER_APP_COMPLETION);
-        }
-    }
-
-    fn finish_container_record(&mut self, id: ContainerId, status: i32) {
-        if let Some(rec) = self.containers.get_mut(&id)
-            && !rec.complete
-        {
-            rec.complete = true;
-            rec.exit_status = status;
-            rec.finished = now_ms();
-            let node = rec.node;
-            if let Some(n) = self.nodes.get(&node) {
-                n.nm.send(move |nm| {
-                    nm.stop(
-                        id,
-                        status,
-                        "Container killed after the application completed",
-                        false,
-                    );
-                });
-            }
+        let live: Vec<ContainerId> = self
+            .sched
+            .remove_app(app)
+            .into_iter()
+            .map(|k| self.container_id(k))
+            .collect();
+        for id in live {
+            self.end_container(
+                id,
+                exit_status::KILLED_AFTER_APP_COMPLETION,
+                "Container killed after the application completed",
+            );
         }
     }
 
@@ -772,6 +767,7 @@ impl Rm {
             preempt: Vec::new(),
             last_seen: std::time::Instant::now(),
             diagnostics: String::new(),
+            expired: None,
         });
         self.journal.write(Event {
             app: Some(id.application_id.to_string()),
@@ -1312,35 +1308,18 @@ impl Rm {
             .map(|(k, t)| (k, t.id))
             .collect();
         for (app, attempt) in expired {
-            if let Some(am) = self.apps[&app].current().and_then(|t| t.am_container) {
-                if let Some(rec) = self.containers.get(&am) {
-                    let node = rec.node;
-                    if let Some(n) = self.nodes.get(&node) {
-                        n.nm.send(move |nm| {
-                            nm.stop(
-                                am,
-                                exit_status::KILLED_BY_RESOURCEMANAGER,
-                                "AM expired",
-                                false,
-                            );
-                        });
-                    }
+            let diag = format!("ApplicationMaster for attempt {attempt} timed out");
+            let Some(t) = self.apps.get_mut(&app).and_then(|a| a.current_mut()) else {
+                continue;
+            };
+            t.expired = Some(diag.clone());
+            match t.am_container {
+                // The attempt fails (and counts) when its container is gone.
+                Some(am) => {
+                    self.end_container(am, exit_status::KILLED_BY_RESOURCEMANAGER, "the AM expired")
                 }
-                if let Some(rec) = self.containers.get_mut(&am) {
-                    rec.complete = true;
-                    rec.exit_status = exit_status::KILLED_BY_RESOURCEMANAGER;
-                }
-                self.sched.container_finished(ContainerKey {
-                    app,
-                    attempt: attempt.attempt_id as u32,
-                    seq: am.sequence() as u64,
-                });
+                None => self.fail_attempt(app, exit_status::INVALID, diag),
             }
-            self.fail_attempt(
-                app,
-                exit_status::INVALID,
-                format!("ApplicationMaster for attempt {attempt} timed out"),
-            );
         }
     }
 
