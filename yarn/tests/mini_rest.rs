@@ -66,13 +66,14 @@ async fn cluster_views_have_hadoops_json_shapes() {
     let (s, e) = get(&format!("{base}/apps/not-an-id")).await;
     assert_eq!(s, 400);
     assert_eq!(e["RemoteException"]["exception"], "BadRequestException");
-    let http = reqwest::Client::new();
-    let r = http
-        .post(format!("{base}/apps/new-application"))
-        .send()
+    let ui = reqwest::get(format!("http://{}/cluster", c.mini.addresses().webapp))
         .await
         .unwrap();
-    assert_eq!(r.status(), 401, "writes need user.name");
+    assert_eq!(
+        ui.status(),
+        200,
+        "the UI page clients probe to find the active RM"
+    );
     c.mini.shutdown().await;
 }
 
@@ -177,6 +178,26 @@ async fn submissions_are_checked_and_listed_with_filters() {
     let a = c.wait_state(&id, "KILLED").await;
     assert_eq!(a.final_status, "KILLED");
     let (_, attempts) = get(&format!("{base}/apps/{id}/appattempts")).await;
+    // Without user.name the caller is the static web user, as on an insecure RM.
+    let anon: Value = http
+        .post(format!("{base}/apps/new-application"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let anon_id = anon["application-id"].as_str().unwrap().to_string();
+    let mut anon_body = body("default", 1024);
+    anon_body["application-id"] = anon_id.clone().into();
+    let r = http
+        .post(format!("{base}/apps"))
+        .json(&anon_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    assert_eq!(c.rest.app(&anon_id).await.unwrap().user, "dr.who");
     assert_eq!(
         attempts["appAttempts"]["appAttempt"][0]["appAttemptState"],
         "KILLED"

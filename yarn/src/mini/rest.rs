@@ -2,9 +2,9 @@
 //! endpoints (`/mini/v1/...`), served with axum.
 //!
 //! Responses are the same records the crate's REST client reads ([`crate::rest::types`]), so their
-//! JSON is Hadoop 3.x's. Writes (new-application, submission, kill) need a `user.name` as with
-//! pseudo authentication on a real RM (401 otherwise); errors are `RemoteException` JSON with YARN's
-//! HTTP codes. Every handler asks the ResourceManager actor and turns its answer into a response.
+//! JSON is Hadoop 3.x's. Submissions run as the `user.name` caller (pseudo authentication), or as the
+//! static user `dr.who` when there is none, as on an insecure RM; errors are `RemoteException` JSON
+//! with YARN's HTTP codes. Every handler asks the ResourceManager actor and turns its answer into a response.
 
 use std::collections::HashMap;
 
@@ -58,21 +58,16 @@ fn stopped() -> Failure {
     })
 }
 
-fn unauthorized() -> Failure {
-    Failure(RestFailure {
-        status: 401,
-        exception: "AuthorizationException",
-        java_class: "org.apache.hadoop.security.authorize.AuthorizationException",
-        message: "Unable to obtain user name, user not authenticated; pass ?user.name=<user>"
-            .into(),
-    })
-}
+/// The static web user an insecure RM gives unauthenticated requests (`hadoop.http.staticuser.user`).
+pub const STATIC_USER: &str = "dr.who";
 
-fn user(q: &HashMap<String, String>) -> Result<String, Failure> {
+/// The caller: `user.name` (pseudo authentication), or the static user, as an insecure RM's
+/// filters (anonymous allowed, StaticUserWebFilter) make it.
+fn user(q: &HashMap<String, String>) -> String {
     q.get("user.name")
         .filter(|u| !u.is_empty())
         .cloned()
-        .ok_or_else(unauthorized)
+        .unwrap_or_else(|| STATIC_USER.to_string())
 }
 
 fn parse_app(id: &str) -> Result<ApplicationId, Failure> {
@@ -111,6 +106,7 @@ pub fn router(rm: RmHandle) -> axum::Router {
             "/ws/v1/cluster/apps/{id}/appattempts/{attempt}/containers",
             get(containers),
         )
+        .route("/cluster", get(ui))
         .route("/mini/v1/containers/{id}/kill", post(kill_container))
         .route("/mini/v1/containers/{id}/preempt", post(preempt_container))
         .route("/mini/v1/nodes/{id}/lose", post(lose_node))
@@ -230,10 +226,8 @@ async fn app_state(
 async fn put_state(
     State(rm): State<RmHandle>,
     Path(id): Path<String>,
-    Query(q): Q,
     body: axum::body::Bytes,
 ) -> Result<Json<rt::AppState>, Failure> {
-    user(&q)?;
     let id = parse_app(&id)?;
     let target: rt::AppState = serde_json::from_slice(&body).map_err(|e| {
         Failure(RestFailure::bad_request(format!(
@@ -279,11 +273,7 @@ async fn containers(
     Ok(Json(list.into()))
 }
 
-async fn new_application(
-    State(rm): State<RmHandle>,
-    Query(q): Q,
-) -> Result<Json<rt::NewApplication>, Failure> {
-    user(&q)?;
+async fn new_application(State(rm): State<RmHandle>) -> Result<Json<rt::NewApplication>, Failure> {
     let (id, max) = ask(&rm, |rm| rm.new_application()).await?;
     Ok(Json(rt::NewApplication {
         application_id: id.to_string(),
@@ -378,7 +368,7 @@ async fn submit(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
-    let user = user(&q)?;
+    let user = user(&q);
     let ctx: rt::ApplicationSubmissionContext = serde_json::from_slice(&body).map_err(|e| {
         Failure(RestFailure::bad_request(format!(
             "the body is not an application-submission-context: {e}"
@@ -457,4 +447,34 @@ async fn extra_containers(
         })?;
     ask(&rm, move |rm| rm.extra_containers(app, count)).await??;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `/cluster`: the RM's web UI page, reduced to a list of applications (clients probe it to find the
+/// active ResourceManager).
+async fn ui(State(rm): State<RmHandle>) -> Result<axum::response::Html<String>, Failure> {
+    let apps = ask(&rm, |rm| rm.apps_report(&[], None, None)).await?;
+    let mut html = String::from(
+        "<!DOCTYPE html><html><head><title>All Applications</title></head><body>\
+         <h1>spindle mini-yarn: all applications</h1><table><tr><th>ID</th><th>User</th>\
+         <th>Name</th><th>Queue</th><th>State</th><th>FinalStatus</th></tr>",
+    );
+    for a in apps {
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&a.id),
+            escape(&a.user),
+            escape(&a.name),
+            escape(&a.queue),
+            a.state,
+            a.final_status
+        ));
+    }
+    html.push_str("</table></body></html>");
+    Ok(axum::response::Html(html))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
