@@ -336,16 +336,33 @@ async fn killing_an_application_ends_every_container_and_shutdown_leaves_no_proc
     let work = c.mini.addresses().work_dir.clone();
     c.mini.shutdown().await;
     // Nothing started by the cluster is left: no process has its work dir as cwd.
-    let leftovers: Vec<String> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
-            cwd.starts_with(&work)
-                .then(|| e.file_name().to_string_lossy().into_owned())
-        })
-        .collect();
-    assert!(leftovers.is_empty(), "processes left behind: {leftovers:?}");
+    let left = processes_under(&work);
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+#[tokio::test]
+async fn a_cluster_dropped_without_shutdown_leaves_no_process() {
+    let c = Cluster::start(
+        "drop",
+        MiniYarnConfig {
+            nodes: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    let app = c.submit_placeholder("dropped", false, 1).await;
+    c.am(&app, 1).await; // the AM process runs
+    let work = c.mini.addresses().work_dir.clone();
+    assert!(
+        !processes_under(&work).is_empty(),
+        "the AM process runs in its work dir"
+    );
+    drop(c);
+    eventually("the container processes to be gone", || {
+        let work = work.clone();
+        async move { processes_under(&work).is_empty().then_some(()) }
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -166,7 +166,18 @@ pub struct MiniYarn {
     rm: rm::RmHandle,
     rpc_servers: Vec<Server>,
     tasks: Vec<JoinHandle<()>>,
+    groups: process::ProcessGroups,
     remove_work_dir: bool,
+}
+
+impl Drop for MiniYarn {
+    /// A cluster dropped without [`MiniYarn::shutdown`] still leaves no container process behind.
+    fn drop(&mut self) {
+        self.groups.kill_all();
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
 }
 
 /// Forwards ContainerManagementProtocol calls to a NodeManager created after its server was bound.
@@ -375,6 +386,7 @@ impl MiniYarn {
         environment.retain(|(k, _)| k != "HADOOP_CONF_DIR" && k != "YARN_CONF_DIR");
         environment.push(("HADOOP_CONF_DIR".into(), conf_dir.to_string_lossy().into()));
         environment.push(("YARN_CONF_DIR".into(), conf_dir.to_string_lossy().into()));
+        let groups = process::ProcessGroups::default();
         let nm_conf = Arc::new(nm::NmConf {
             root: work_dir.clone(),
             heartbeat: Duration::from_millis(cfg.nm_heartbeat_ms.max(1)),
@@ -386,6 +398,7 @@ impl MiniYarn {
                 authority: nn_rpc.clone(),
                 dir: fs_root.clone(),
             }),
+            groups: groups.clone(),
         });
         let mut nodes = Vec::new();
         for i in 0..cfg.nodes {
@@ -449,6 +462,7 @@ impl MiniYarn {
             rm,
             rpc_servers,
             tasks,
+            groups,
             remove_work_dir,
         };
         mini.write_conf(&mini.addresses.conf_dir, &cfg)?;
@@ -565,7 +579,7 @@ impl MiniYarn {
 
     /// Stops every container (SIGTERM, then SIGKILL) and waits until their processes are gone,
     /// then stops the servers.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let nms = self.rm.call(|rm| rm.all_nms()).await.unwrap_or_default();
         let mut groups = Vec::new();
         for nm in &nms {
@@ -589,8 +603,8 @@ impl MiniYarn {
                 process::signal_group(pgid, libc::SIGKILL);
             }
         }
-        drop(self.rpc_servers);
-        for t in self.tasks {
+        self.rpc_servers.clear();
+        for t in self.tasks.drain(..) {
             t.abort();
         }
         if self.remove_work_dir {

@@ -59,6 +59,8 @@ pub struct NmConf {
     pub environment: Vec<(String, String)>,
     /// The cluster's `hdfs://` file system, for localization.
     pub hdfs: Option<HdfsRoot>,
+    /// The process groups of running containers (shared by all NodeManagers of a cluster).
+    pub groups: process::ProcessGroups,
 }
 
 /// A container that completed, as reported to the RM on a heartbeat.
@@ -239,6 +241,7 @@ impl Nm {
             memory_limit_mb: self.conf.pmem_check.then_some(req.resource.memory_mb),
             monitor_interval: self.conf.monitor_interval,
             nm_environment: self.conf.environment.clone(),
+            groups: self.conf.groups.clone(),
         };
         let hdfs = self.conf.hdfs.clone();
         let resources = req.local_resources;

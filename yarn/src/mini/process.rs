@@ -31,6 +31,42 @@ pub const ENV_WHITELIST: &[&str] = &[
     "TZ",
 ];
 
+/// The process groups of the containers a cluster has running, so that they can all be killed even
+/// when the cluster is dropped without an orderly shutdown (a panicking test, say).
+#[derive(Clone, Debug, Default)]
+pub struct ProcessGroups(std::sync::Arc<std::sync::Mutex<HashSet<i32>>>);
+
+impl ProcessGroups {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<i32>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn insert(&self, pgid: i32) {
+        self.lock().insert(pgid);
+    }
+
+    fn remove(&self, pgid: i32) {
+        self.lock().remove(&pgid);
+    }
+
+    /// SIGKILLs every group still registered.
+    pub fn kill_all(&self) {
+        for pgid in self.lock().drain() {
+            signal_group(pgid, libc::SIGKILL);
+        }
+    }
+
+    /// How many groups are registered.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Everything needed to start one container's process.
 #[derive(Clone, Debug)]
 pub struct LaunchSpec {
@@ -66,6 +102,8 @@ pub struct LaunchSpec {
     pub monitor_interval: Duration,
     /// The environment the NodeManager itself has (whitelisted variables are taken from it).
     pub nm_environment: Vec<(String, String)>,
+    /// Where the process group is registered while it runs.
+    pub groups: ProcessGroups,
 }
 
 /// How a container's process ended.
@@ -199,6 +237,8 @@ pub async fn launch(spec: &LaunchSpec) -> io::Result<Launched> {
         .id()
         .ok_or_else(|| io::Error::other("container process exited before it was watched"))?
         as i32;
+    spec.groups.insert(pid);
+    let groups = spec.groups.clone();
     let (tx, rx) = oneshot::channel();
     let limit = spec.memory_limit_mb;
     let interval = spec.monitor_interval;
@@ -228,6 +268,7 @@ pub async fn launch(spec: &LaunchSpec) -> io::Result<Launched> {
         };
         // Whatever the container left running in its group goes with it.
         signal_group(pid, libc::SIGKILL);
+        groups.remove(pid);
         let code = match status {
             Ok(s) => exit_code(s),
             Err(_) => -1,
@@ -337,6 +378,7 @@ mod tests {
                 ("HADOOP_CONF_DIR".into(), "/etc/conf".into()),
                 ("SECRET_NOT_WHITELISTED".into(), "x".into()),
             ],
+            groups: ProcessGroups::default(),
         }
     }
 
@@ -411,12 +453,12 @@ mod tests {
     #[tokio::test]
     async fn terminate_ends_the_whole_group_even_when_sigterm_is_ignored() {
         let dir = tempdir("stop");
-        let launched = launch(&spec(
+        let s = spec(
             &dir,
             &["trap '' TERM; sleep 300 & sleep 300 & echo started > <LOG_DIR>/started; wait"],
-        ))
-        .await
-        .unwrap();
+        );
+        let launched = launch(&s).await.unwrap();
+        assert_eq!(s.groups.len(), 1);
         let started = dir.join("logs/started");
         while !started.exists() {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -425,6 +467,7 @@ mod tests {
         terminate(launched.pid, Duration::from_millis(200));
         let exit = launched.exit.await.unwrap();
         assert_eq!(exit.code, 137, "SIGKILL after the ignored SIGTERM");
+        assert!(s.groups.is_empty(), "an ended group is unregistered");
         while group_alive(launched.pid) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -388,3 +388,16 @@ pub fn log_file(cluster: &Cluster, c: ContainerId, file: &str) -> PathBuf {
     }
     Path::new("/nonexistent").to_path_buf()
 }
+
+/// Processes whose working directory is under `dir` (container processes run in their work dirs).
+pub fn processes_under(dir: &Path) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
+            cwd.starts_with(dir)
+                .then(|| e.file_name().to_string_lossy().into_owned())
+        })
+        .collect()
+}
