@@ -46,4 +46,18 @@ if (a["state"], a["finalStatus"]) != ("FINISHED", "SUCCEEDED"):
     sys.exit(1)
 PY
 [ $rc -eq 0 ] || exit 1
-echo "lane-distributed-shell-on-mini: OK"
+
+# SIGTERM stops every container the cluster started: leave one running, then look for leftovers.
+rest="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["rest_url"])' "$(head -n1 "$work/mini.out")")"
+app="$(curl -s -X POST "$rest/apps/new-application" | python3 -c 'import json,sys; print(json.load(sys.stdin)["application-id"])')"
+curl -s -X POST -H 'Content-Type: application/json' "$rest/apps" \
+  -d "{\"application-id\":\"$app\",\"resource\":{\"memory\":1024,\"vCores\":1},\"am-container-spec\":{\"commands\":{\"command\":\"exec sleep 300\"}}}"
+for _ in $(seq 1 200); do grep -q "container_launched.*$app\|$app.*container_launched" "$work/journal.jsonl" 2>/dev/null && break; sleep 0.1; done
+grep -q "container_launched" "$work/journal.jsonl" || { echo "the last AM never launched" >&2; exit 1; }
+kill -TERM "$mini"; wait "$mini" || true
+left=""
+for p in /proc/[0-9]*; do
+  case "$(readlink "$p/cwd" 2>/dev/null)" in "$work/cluster"*) left="$left ${p#/proc/}";; esac
+done
+[ -z "$left" ] || { echo "processes left behind after SIGTERM:$left" >&2; exit 1; }
+echo "lane-distributed-shell-on-mini: OK (no process left after SIGTERM)"

@@ -955,6 +955,41 @@ mod tests {
     }
 
     #[test]
+    fn each_queue_has_its_own_am_share_and_headroom_counts_the_whole_queue() {
+        let mut s = Scheduler::new(SchedulerConf {
+            queues: vec![
+                QueueConf {
+                    name: "a".into(),
+                    capacity_percent: 50.0,
+                    max_capacity_percent: 100.0,
+                },
+                QueueConf {
+                    name: "b".into(),
+                    capacity_percent: 50.0,
+                    max_capacity_percent: 100.0,
+                },
+            ],
+            ..SchedulerConf::default()
+        });
+        s.add_node(0, "localhost", Res::new(16384, 16));
+        s.add_app(1, "a", Res::new(1024, 1)).unwrap();
+        s.add_app(2, "a", Res::new(1024, 1)).unwrap();
+        s.add_app(3, "b", Res::new(1024, 1)).unwrap();
+        let got: Vec<AppKey> = s
+            .node_heartbeat(0)
+            .iter()
+            .map(|a| a.container.app)
+            .collect();
+        // 10% of queue a's 8 GiB fits one 1 GiB AM; queue b has a share of its own.
+        assert_eq!(got, vec![1, 3]);
+        assert!(s.am_pending(2));
+        assert!(s.add_app(4, "default", Res::new(1024, 1)).is_err());
+        assert_eq!(s.app_queue(3), Some("b"));
+        // Headroom is the queue's maximum minus everything its applications use.
+        assert_eq!(s.headroom(1), Res::new(16384 - 2048, 14));
+    }
+
+    #[test]
     fn capacity_limits_allocation_per_node() {
         let mut s = running_app();
         s.update_asks(1, &[ask(1, 4096, 3)]).unwrap();
