@@ -46,5 +46,26 @@ for shape in "${shapes[@]}"; do
     fail=$((fail + 1))
   fi
 done
+# A command that fails: the AM must finish FAILED, with the exit code in its diagnostics.
+echo "== peer: --containers 2 --surplus 0 | AM: --containers 2 --command 'exit 3' (must finish FAILED)"
+out="$("$peer/run-am.sh" --containers 2 --surplus 0 -- "$am" --containers 2 --command 'exit 3' 2>&1)"
+log="$(sed -n 's/^peer log: //p' <<<"$out")"
+if [ -n "$log" ] && python3 - "$log" <<'PY'
+import json, sys
+fin = [r for r in map(json.loads, open(sys.argv[1])) if r.get("rpc") == "finishApplicationMaster"]
+ok = len(fin) == 1 and fin[0].get("finalStatus") == "FAILED" and "exited 3" in fin[0].get("diagnostics", "")
+print(("ok: " if ok else "FAIL: ") + "finished FAILED with the exit code in the diagnostics", fin[-1:] if fin else "never finished")
+sys.exit(0 if ok else 1)
+PY
+then pass=$((pass + 1)); else echo "$out" | tail -15; fail=$((fail + 1)); fi
+
+# Hadoop's own client and server against the crate's server and client, at every protection level.
+echo "== yarn::ipc against Hadoop's RPC server, and Hadoop's AMRMClient against yarn::ipc::Server"
+if SPINDLE_SHARED="$shared" cargo test --quiet -p yarn --test ipc_hadoop_peer -- --ignored; then
+  pass=$((pass + 1))
+else
+  fail=$((fail + 1))
+fi
+
 echo "conformance: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-cargo test --workspace --all-targets || exit 1
+cargo test --workspace || exit 1
 
 lanes_passed=0 lanes_failed=0 lanes_skipped=0
 run_lane() {

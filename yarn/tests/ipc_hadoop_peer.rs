@@ -1,4 +1,4 @@
-//! Interoperability with Hadoop's own RPC code (Apache Hadoop 3.5.0 via /work/shared/conformance):
+//! Interoperability with Hadoop's own RPC code (Apache Hadoop 3.5.0 via ../shared/conformance beside the repository, or $SPINDLE_SHARED/conformance):
 //! the Rust client against Hadoop's RPC server, and Hadoop's AMRMClient against the Rust server, at
 //! every `hadoop.rpc.protection` level. Needs a JDK and the downloaded Hadoop jars, so ignored by
 //! default: `cargo test -p yarn --test ipc_hadoop_peer -- --ignored`.
@@ -14,7 +14,14 @@ use yarn::ipc::{
 };
 use yarn::sasl::{Cipher, Qop};
 
-const CONFORMANCE: &str = "/work/shared/conformance";
+/// The Hadoop peer's folder: `$SPINDLE_SHARED/conformance`, else `../shared/conformance` beside the
+/// repository.
+fn conformance() -> String {
+    match std::env::var("SPINDLE_SHARED") {
+        Ok(shared) => format!("{shared}/conformance"),
+        Err(_) => format!("{}/../../shared/conformance", env!("CARGO_MANIFEST_DIR")),
+    }
+}
 const AM_PROTOCOL: &str = "org.apache.hadoop.yarn.api.ApplicationMasterProtocolPB";
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -44,7 +51,7 @@ struct RegisterResponse {
 }
 
 fn classpath() -> String {
-    let out = Command::new(format!("{CONFORMANCE}/build.sh"))
+    let out = Command::new(format!("{}/build.sh", conformance()))
         .output()
         .expect("running the conformance build.sh");
     assert!(out.status.success(), "build.sh failed");
@@ -114,7 +121,7 @@ fn hex_field(peer: &Peer, name: &str) -> Vec<u8> {
 }
 
 #[tokio::test]
-#[ignore = "needs a JDK and the Hadoop jars of /work/shared/conformance"]
+#[ignore = "needs a JDK and the Hadoop jars of ../shared/conformance"]
 async fn rust_client_registers_with_hadoops_rpc_server() {
     for protection in ["authentication", "integrity", "privacy"] {
         let peer = start_peer(protection);
@@ -208,7 +215,7 @@ impl Handler for RegisterOnly {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a JDK and the Hadoop jars of /work/shared/conformance"]
+#[ignore = "needs a JDK and the Hadoop jars of ../shared/conformance"]
 async fn hadoops_amrm_client_registers_with_the_rust_server() {
     // The peer supplies a token file in Hadoop's format; the Rust server accepts that token.
     let peer = start_peer("authentication");

@@ -208,6 +208,15 @@ async fn remote_exceptions_map_to_kinds_and_keep_the_connection() {
         err.to_string().contains("Unknown method noSuchMethod"),
         "{err}"
     );
+    let err = client
+        .call::<_, TextProto>("panic", &text(""))
+        .await
+        .unwrap_err();
+    let RpcError::Remote { error, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(error.class_name, "org.apache.hadoop.ipc.RpcServerException");
+    assert!(!error.fatal);
     // Errors keep the connection: the server still answers on it.
     assert_eq!(echo(&client, "after errors").await.unwrap(), "after errors");
 

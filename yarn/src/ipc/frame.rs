@@ -170,14 +170,16 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
             max,
         });
     }
-    let mut body = vec![0u8; len as usize];
-    io.read_exact(&mut body).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            FrameError::Truncated
-        } else {
-            FrameError::Io(e)
-        }
-    })?;
+    // Grow the buffer as bytes arrive rather than trusting the announced length up front, so a peer
+    // that announces a large frame and stalls does not pin that much memory.
+    let mut body = Vec::with_capacity((len as usize).min(64 * 1024));
+    (&mut *io)
+        .take(u64::from(len))
+        .read_to_end(&mut body)
+        .await?;
+    if body.len() != len as usize {
+        return Err(FrameError::Truncated);
+    }
     Ok(Some(body))
 }
 

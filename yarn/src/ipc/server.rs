@@ -17,7 +17,7 @@ use prost::Message;
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::error::RemoteException;
@@ -42,6 +42,8 @@ pub const HTTP_RESPONSE: &str = "HTTP/1.1 404 Not Found\r\n\
     It looks like you are making an HTTP request to a Hadoop IPC port. \
     This is not the correct port for the web interface on this daemon.\r\n";
 
+/// Calls one connection may have running at once before the server stops reading from it.
+const MAX_CALLS_IN_FLIGHT: usize = 256;
 const SERVER_EXCEPTION: &str = "org.apache.hadoop.ipc.RpcServerException";
 const ACCESS_CONTROL: &str = "org.apache.hadoop.security.AccessControlException";
 const INVALID_TOKEN: &str = "org.apache.hadoop.security.token.SecretManager$InvalidToken";
@@ -349,6 +351,7 @@ async fn serve(
     let writer = tokio::spawn(write_loop(FrameWriter::new(write, Side::Server), queue));
     let mut conn = Conn {
         shared,
+        in_flight: Arc::new(Semaphore::new(MAX_CALLS_IN_FLIGHT)),
         remote,
         out: out.clone(),
         sasl: SaslPhase::NotStarted,
@@ -394,6 +397,7 @@ struct Context {
 
 struct Conn {
     shared: Arc<ServerShared>,
+    in_flight: Arc<Semaphore>,
     remote: SocketAddr,
     out: mpsc::UnboundedSender<Out>,
     sasl: SaslPhase,
@@ -449,7 +453,15 @@ impl Conn {
                     return e.to_string();
                 }
             };
-            if let Err(reason) = self.process(&body, auth_byte, &mut reader) {
+            // At most MAX_CALLS_IN_FLIGHT calls per connection run at once; beyond that the connection
+            // is not read (TCP pushes back on the client), like Hadoop's bounded call queue.
+            let permit = self
+                .in_flight
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            if let Err(reason) = self.process(&body, auth_byte, &mut reader, permit) {
                 return reason;
             }
         }
@@ -530,6 +542,7 @@ impl Conn {
         body: &[u8],
         auth_byte: u8,
         reader: &mut FrameReader<OwnedReadHalf>,
+        permit: OwnedSemaphorePermit,
     ) -> Result<(), Close> {
         let bad = |e: FrameError| e.to_string();
         let parts = match split_delimited(body) {
@@ -578,7 +591,7 @@ impl Conn {
             call_id::SASL => self.sasl(&parts, auth_byte, reader),
             call_id::CONNECTION_CONTEXT => self.connection_context(&parts, auth_byte),
             call_id::PING => Ok(()),
-            id if id >= 0 => self.call(&parts, &header),
+            id if id >= 0 => self.call(&parts, &header, permit),
             other => Err(self.fatal(
                 other,
                 RpcErrorCodeProto::FatalInvalidRpcHeader,
@@ -854,7 +867,12 @@ impl Conn {
         Ok(())
     }
 
-    fn call(&mut self, parts: &[&[u8]], header: &RpcRequestHeaderProto) -> Result<(), Close> {
+    fn call(
+        &mut self,
+        parts: &[&[u8]],
+        header: &RpcRequestHeaderProto,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<(), Close> {
         let id = header.call_id;
         let (Some(context), Some(authenticated)) = (&self.context, &self.authenticated) else {
             return Err(self.fatal(
@@ -936,6 +954,7 @@ impl Conn {
                 }
             };
             let _ = out.send(Out::Frame(reply));
+            drop(permit);
         });
         Ok(())
     }

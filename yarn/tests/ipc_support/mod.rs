@@ -91,6 +91,7 @@ impl Handler for TestService {
                         .forget();
                     Ok(text("released").encode_to_vec())
                 }
+                "panic" => panic!("a handler bug"),
                 "open" => {
                     self.gate.add_permits(1);
                     Ok(text("opened").encode_to_vec())
