@@ -65,6 +65,33 @@ async fn an_am_registers_allocates_runs_a_container_and_finishes() {
     let out = std::fs::read_to_string(log_file(&c, cid, "stdout")).unwrap();
     assert_eq!(out, format!("hi from {cid}\n"));
 
+    // Headroom: 8 GiB node, the 1 GiB AM is what is left in use.
+    let beat = am.allocate(vec![], vec![]).await.unwrap();
+    assert_eq!(beat.limit.as_ref().unwrap().memory(), 7168);
+    assert_eq!(beat.num_cluster_nodes(), 1);
+
+    // A container still running when the AM unregisters is ended by the RM.
+    am.allocate(vec![ask(2, 1024, 1)], vec![]).await.unwrap();
+    let lingering = am.collect(1).await;
+    let lingering_id = container_id(&lingering[0]);
+    am.start(&lingering[0], "echo $$ > <LOG_DIR>/pid; exec sleep 300")
+        .await;
+    let pid = eventually("the lingering container's pid", || async {
+        std::fs::read_to_string(log_file(&c, lingering_id, "pid"))
+            .ok()?
+            .trim()
+            .parse::<i32>()
+            .ok()
+    })
+    .await;
+    let containers = c
+        .rest
+        .attempt_containers(&app, &am.attempt.to_string())
+        .await
+        .unwrap();
+    let ids: Vec<&str> = containers.iter().map(|x| x.container_id.as_str()).collect();
+    assert!(ids.contains(&lingering_id.to_string().as_str()), "{ids:?}");
+
     let fin = am
         .finish(pb::FinalApplicationStatusProto::AppSucceeded, "done")
         .await
@@ -73,6 +100,23 @@ async fn an_am_registers_allocates_runs_a_container_and_finishes() {
     let a = c.wait_state(&app, "FINISHED").await;
     assert_eq!(a.final_status, "SUCCEEDED");
     assert_eq!(a.diagnostics, "done");
+    eventually("the lingering container's process to end", || async move {
+        // SAFETY: signal 0 only checks whether the process exists.
+        (unsafe { libc::kill(pid, 0) } != 0).then_some(())
+    })
+    .await;
+    let lingering_exit = c
+        .journal()
+        .iter()
+        .find(|e| {
+            e["event"] == "container_completed"
+                && e["container"] == lingering_id.to_string().as_str()
+        })
+        .map(|e| e["exit_status"].as_i64().unwrap());
+    assert_eq!(
+        lingering_exit,
+        Some(exit_status::KILLED_AFTER_APP_COMPLETION as i64)
+    );
 
     let j = c.journal();
     let events: Vec<&str> = j.iter().map(|e| e["event"].as_str().unwrap()).collect();
@@ -291,6 +335,51 @@ async fn the_nm_refuses_a_container_token_of_another_application() {
             .unwrap()
             .class_name(),
         "org.apache.hadoop.security.token.SecretManager$InvalidToken"
+    );
+    c.mini.shutdown().await;
+}
+
+#[tokio::test]
+async fn submitted_credentials_reach_the_am_beside_its_amrm_token() {
+    let c = Cluster::start("creds", one_node()).await;
+    let delegation = yarn::credentials::Token::new(
+        b"id".to_vec(),
+        b"pw".to_vec(),
+        yarn::credentials::HDFS_DELEGATION_TOKEN_KIND,
+        "127.0.0.1:9000",
+    );
+    let dir = c.scratch.display().to_string();
+    let cmd = format!(
+        "cp $HADOOP_TOKEN_FILE_LOCATION {dir}/am.tmp && mv {dir}/am.tmp {dir}/am.creds && exec sleep 300"
+    );
+    let app = c
+        .submit("creds", &cmd, false, 1, |ctx| {
+            ctx.am_container_spec.credentials = Some(yarn::rest::types::CredentialsInfo {
+                tokens: [("hdfs", delegation.to_url_string())].into_iter().collect(),
+                secrets: [("s3.key", "c2VjcmV0".to_string())].into_iter().collect(),
+            });
+        })
+        .await;
+    let path = c.scratch.join("am.creds");
+    eventually("the AM's token file", || async {
+        path.exists().then_some(())
+    })
+    .await;
+    let creds = yarn::credentials::Credentials::read_file(&path).unwrap();
+    assert_eq!(creds.token("hdfs"), Some(&delegation));
+    assert_eq!(creds.secret("s3.key"), Some(&b"secret"[..]));
+    let amrm = creds.amrm_token().expect("the AMRMToken");
+    assert_eq!(
+        amrm.service, "",
+        "the RM leaves the AMRMToken's service empty"
+    );
+    let attempt = amrm.amrm_identifier().unwrap().application_attempt_id;
+    assert_eq!(
+        attempt.to_string(),
+        format!(
+            "appattempt_{}_000001",
+            app.trim_start_matches("application_")
+        )
     );
     c.mini.shutdown().await;
 }
