@@ -21,8 +21,9 @@ use super::process::{self, LaunchSpec, ProcessExit};
 use super::rm::RmHandle;
 use super::scheduler::NodeKey;
 
-/// What a container is started from (the launch context, plus what the NM knows of it).
-#[derive(Clone, Debug)]
+/// What a container is started from (the launch context, plus what the NM knows of it); `Debug`
+/// leaves out the credentials.
+#[derive(Clone)]
 pub struct LaunchRequest {
     /// The container.
     pub container: ContainerId,
@@ -40,6 +41,23 @@ pub struct LaunchRequest {
     pub tokens: Vec<u8>,
     /// The container's size (its memory is the process tree's limit).
     pub resource: Resource,
+}
+
+impl std::fmt::Debug for LaunchRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LaunchRequest")
+            .field("container", &self.container)
+            .field("user", &self.user)
+            .field("commands", &self.commands)
+            .field("environment", &self.environment)
+            .field("local_resources", &self.local_resources)
+            .field(
+                "tokens",
+                &format_args!("<{} bytes redacted>", self.tokens.len()),
+            )
+            .field("resource", &self.resource)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How NodeManagers are set up (shared by all of them).

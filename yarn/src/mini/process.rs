@@ -67,8 +67,8 @@ impl ProcessGroups {
     }
 }
 
-/// Everything needed to start one container's process.
-#[derive(Clone, Debug)]
+/// Everything needed to start one container's process (`Debug` leaves out the credentials).
+#[derive(Clone)]
 pub struct LaunchSpec {
     /// The container id string (`CONTAINER_ID`).
     pub container_id: String,
@@ -104,6 +104,24 @@ pub struct LaunchSpec {
     pub nm_environment: Vec<(String, String)>,
     /// Where the process group is registered while it runs.
     pub groups: ProcessGroups,
+}
+
+impl std::fmt::Debug for LaunchSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LaunchSpec")
+            .field("container_id", &self.container_id)
+            .field("user", &self.user)
+            .field("work_dir", &self.work_dir)
+            .field("log_dir", &self.log_dir)
+            .field("commands", &self.commands)
+            .field("environment", &self.environment)
+            .field(
+                "tokens",
+                &format_args!("<{} bytes redacted>", self.tokens.len()),
+            )
+            .field("memory_limit_mb", &self.memory_limit_mb)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a container's process ended.
@@ -387,6 +405,15 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    #[test]
+    fn debug_output_leaves_out_the_credentials() {
+        let mut s = spec(Path::new("/tmp"), &["true"]);
+        s.tokens = b"HDTS-secret-password".to_vec();
+        let text = format!("{s:?}");
+        assert!(!text.contains("secret-password"), "{text}");
+        assert!(text.contains("20 bytes redacted"), "{text}");
     }
 
     #[test]
