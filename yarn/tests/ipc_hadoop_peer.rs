@@ -24,31 +24,10 @@ fn conformance() -> String {
 }
 const AM_PROTOCOL: &str = "org.apache.hadoop.yarn.api.ApplicationMasterProtocolPB";
 
-#[derive(Clone, PartialEq, prost::Message)]
-struct RegisterRequest {
-    #[prost(string, optional, tag = "1")]
-    host: Option<String>,
-    #[prost(int32, optional, tag = "2")]
-    rpc_port: Option<i32>,
-    #[prost(string, optional, tag = "3")]
-    tracking_url: Option<String>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Resource {
-    #[prost(int64, optional, tag = "1")]
-    memory: Option<i64>,
-    #[prost(int32, optional, tag = "2")]
-    virtual_cores: Option<i32>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct RegisterResponse {
-    #[prost(message, optional, tag = "1")]
-    maximum_capability: Option<Resource>,
-    #[prost(string, optional, tag = "5")]
-    queue: Option<String>,
-}
+use yarn::proto::hadoop::yarn::{
+    RegisterApplicationMasterRequestProto as RegisterRequest,
+    RegisterApplicationMasterResponseProto as RegisterResponse, ResourceProto,
+};
 
 fn classpath() -> String {
     let out = Command::new(format!("{}/build.sh", conformance()))
@@ -139,6 +118,7 @@ async fn rust_client_registers_with_hadoops_rpc_server() {
             host: Some("localhost".into()),
             rpc_port: Some(-1),
             tracking_url: Some(String::new()),
+            ..Default::default()
         };
         let response: RegisterResponse = client
             .call("registerApplicationMaster", &request)
@@ -198,11 +178,13 @@ impl Handler for RegisterOnly {
         Box::pin(async move {
             match method {
                 "registerApplicationMaster" => Ok(RegisterResponse {
-                    maximum_capability: Some(Resource {
+                    maximum_capability: Some(ResourceProto {
                         memory: Some(2048),
                         virtual_cores: Some(2),
+                        ..Default::default()
                     }),
                     queue: Some("rust-server".into()),
+                    ..Default::default()
                 }
                 .encode_to_vec()),
                 other => Err(RemoteException::of_kind(
