@@ -320,6 +320,26 @@ async fn killing_an_application_ends_every_container_and_shutdown_leaves_no_proc
     assert_eq!(state.state, "KILLED");
     let a = c.rest.app(&app).await.unwrap();
     assert_eq!(a.final_status, "KILLED");
+    let attempts = c.rest.app_attempts(&app).await.unwrap();
+    let states: Vec<&str> = attempts
+        .iter()
+        .map(|t| t.app_attempt_state.as_str())
+        .collect();
+    assert_eq!(
+        states,
+        ["KILLED"],
+        "a kill is not an AM failure: no new attempt"
+    );
+    let app_states: Vec<String> = c
+        .journal()
+        .iter()
+        .filter(|e| e["event"] == "app_state" && e["app"] == app.as_str())
+        .map(|e| e["state"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        app_states,
+        ["NEW", "SUBMITTED", "ACCEPTED", "RUNNING", "KILLED"]
+    );
     for pid in &pids {
         let pid = *pid;
         eventually("the worker process to end", || async move {

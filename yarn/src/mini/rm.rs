@@ -869,14 +869,15 @@ impl Rm {
         let a = self.apps.get_mut(&key).expect("known app");
         a.final_status = FinalApplicationStatus::Killed;
         a.diagnostics = diagnostics.unwrap_or_else(|| "Application killed by user.".into());
+        // States first: the AM container ending below must not look like an AM failure.
+        self.set_attempt_state(key, AttemptState::Killed);
+        self.set_app_state(key, YarnApplicationState::Killed);
         self.kill_app_containers(
             key,
             exit_status::KILLED_BY_RESOURCEMANAGER,
             "Container killed by the ResourceManager",
             true,
         );
-        self.set_attempt_state(key, AttemptState::Killed);
-        self.set_app_state(key, YarnApplicationState::Killed);
         self.end_app_in_scheduler(key);
         Ok(YarnApplicationState::Killed.as_str().into())
     }
