@@ -289,7 +289,18 @@ async fn webhdfs_stages_files_that_containers_localize_from_hdfs() {
             .collect();
         })
         .await;
-    c.wait_state(&app, "FAILED").await; // it never registers
+    let report = c.wait_state(&app, "FAILED").await; // it never registers
+    // The AM's logs are also served by its NodeManager, at the report's amContainerLogs URL.
+    let logs = report.am_container_logs.expect("amContainerLogs");
+    let served = reqwest::get(format!("{logs}/out"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(served, "localized from hdfs\n");
+    let listing = reqwest::get(&logs).await.unwrap().text().await.unwrap();
+    assert!(listing.lines().any(|l| l == "prelaunch.err"), "{listing}");
     let am = c
         .journal()
         .iter()
