@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Hadoop's own ApplicationMaster (AMRMClient + NMClient, from ../shared/conformance) runs unmodified on
 # `spindle mini-yarn`: the app is submitted through the RM REST API and must end FINISHED/SUCCEEDED.
+# The cluster hands out one unrequested container (--extra-containers 1), which the AM must release.
 # Exits 77 (skipped) when java is not available.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ cargo build -q --bin spindle
 work="$(mktemp -d)"
 journal="$work/journal.jsonl"
 target/debug/spindle mini-yarn --conf-dir "$work/conf" --work-dir "$work/cluster" --journal "$journal" \
-  --nodes 2 >"$work/mini.out" 2>"$work/mini.err" &
+  --nodes 2 --extra-containers 1 >"$work/mini.out" 2>"$work/mini.err" &
 mini=$!
 cleanup() { kill -TERM "$mini" 2>/dev/null || true; wait "$mini" 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
@@ -52,8 +53,13 @@ print(f"{app}: state={a['state']} finalStatus={a['finalStatus']} diagnostics={a.
 events = [json.loads(l) for l in open(journal)]
 allocated = [e for e in events if e["event"] == "container_allocated"]
 completed = {e["container"]: e.get("exit_status") for e in events if e["event"] == "container_completed"}
-print(f"journal: {len(allocated)} containers allocated; exits {completed}")
+released = [e["container"] for e in events if e["event"] == "container_released"]
+print(f"journal: {len(allocated)} containers allocated, released {released}; exits {completed}")
 if (a["state"], a["finalStatus"]) != ("FINISHED", "SUCCEEDED"):
+    sys.exit(1)
+# --extra-containers 1: the unrequested container must have been released by Hadoop's AM (-100).
+if len(released) != 1 or completed.get(released[0]) != -100:
+    print("the extra container was not released with ABORTED", file=sys.stderr)
     sys.exit(1)
 PY
 if [ $rc -ne 0 ]; then
