@@ -966,6 +966,10 @@ impl Rm {
         let host = req.host.clone().unwrap_or_default();
         let port = req.rpc_port.unwrap_or(-1);
         let a = self.apps.get_mut(&key).expect("known app");
+        if a.launch_time == 0 {
+            // The AM can register before its NM's launch report has been handled.
+            a.launch_time = now_ms();
+        }
         a.am_rpc = Some(format!("{host}:{port}"));
         a.original_tracking_url = req.tracking_url.clone().filter(|u| !u.trim().is_empty());
         let t = a.current_mut().expect("current attempt");
