@@ -48,6 +48,9 @@ pub struct MiniYarnArgs {
     /// Do not kill containers whose process tree exceeds their memory.
     #[arg(long)]
     no_pmem_check: bool,
+    /// hadoop.rpc.protection of the RPC ports: authentication, integrity, privacy (comma-separated).
+    #[arg(long, default_value = "authentication")]
+    rpc_protection: String,
 }
 
 fn queues(spec: &str) -> Result<Vec<(String, f64)>, String> {
@@ -73,6 +76,13 @@ pub fn run(a: MiniYarnArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let rpc_protection = match yarn::sasl::Qop::parse_protection(&a.rpc_protection) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("spindle mini-yarn: --rpc-protection: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let cfg = yarn::mini::MiniYarnConfig {
         conf_dir: Some(a.conf_dir),
         work_dir: a.work_dir,
@@ -88,6 +98,7 @@ pub fn run(a: MiniYarnArgs) -> ExitCode {
         max_am_fraction: a.max_am_resource_percent,
         max_attempts: a.max_attempts,
         pmem_check: !a.no_pmem_check,
+        rpc_protection,
         ..Default::default()
     };
     let rt = match tokio::runtime::Runtime::new() {

@@ -383,3 +383,33 @@ async fn submitted_credentials_reach_the_am_beside_its_amrm_token() {
     );
     c.mini.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_am_protocols_work_under_privacy_protection() {
+    let c = Cluster::start(
+        "privacy",
+        MiniYarnConfig {
+            rpc_protection: vec![yarn::sasl::Qop::AuthConf],
+            ..one_node()
+        },
+    )
+    .await;
+    let core = std::fs::read_to_string(c.mini.addresses().conf_dir.join("core-site.xml")).unwrap();
+    assert!(core.contains("<value>privacy</value>"), "{core}");
+    let app = c.submit_placeholder("privacy", false, 1).await;
+    // The clients accept nothing weaker than privacy, so this only works if the ports offer it.
+    let mut am = c.am_with(&app, 1, &[yarn::sasl::Qop::AuthConf]).await;
+    am.register().await.unwrap();
+    am.allocate(vec![ask(1, 1024, 1)], vec![]).await.unwrap();
+    let got = am.collect(1).await;
+    let cid = container_id(&got[0]);
+    let started = am.start(&got[0], "true").await;
+    assert_eq!(started.succeeded_requests.len(), 1);
+    let st = am.until("the completion", |r| status_of(r, cid)).await;
+    assert_eq!(st.exit_status(), 0);
+    am.finish(pb::FinalApplicationStatusProto::AppSucceeded, "")
+        .await
+        .unwrap();
+    c.wait_state(&app, "FINISHED").await;
+    c.mini.shutdown().await;
+}

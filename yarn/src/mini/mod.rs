@@ -79,6 +79,8 @@ pub struct MiniYarnConfig {
     pub am_expiry_ms: u64,
     /// How long an unregistered AM may keep running, ms.
     pub am_finish_grace_ms: u64,
+    /// `hadoop.rpc.protection` of the scheduler and NodeManager ports, in order of preference.
+    pub rpc_protection: Vec<crate::sasl::Qop>,
 }
 
 impl Default for MiniYarnConfig {
@@ -103,6 +105,7 @@ impl Default for MiniYarnConfig {
             sigkill_delay_ms: 250,
             am_expiry_ms: 600_000,
             am_finish_grace_ms: 10_000,
+            rpc_protection: vec![crate::sasl::Qop::Auth],
         }
     }
 }
@@ -297,6 +300,11 @@ impl MiniYarn {
                 cfg.min_allocation_mb, cfg.max_allocation_mb
             )));
         }
+        if cfg.rpc_protection.is_empty() {
+            return Err(MiniError::Config(
+                "rpc protection needs at least one of authentication, integrity, privacy".into(),
+            ));
+        }
         if cfg.queues.is_empty() {
             return Err(MiniError::Config("at least one queue is needed".into()));
         }
@@ -376,6 +384,7 @@ impl MiniYarn {
                 }),
             )
             .token_auth(Arc::new(rpc::AmrmVerifier(secrets.clone())))
+            .protection(&cfg.rpc_protection)
             .bind("127.0.0.1:0")
             .await
             .map_err(io("binding the scheduler port"))?;
@@ -406,6 +415,7 @@ impl MiniYarn {
             let server = Server::builder()
                 .protocol(rpc::CM_PROTOCOL, Arc::new(LateCm(slot.clone())))
                 .token_auth(Arc::new(rpc::NmVerifier(secrets.clone())))
+                .protection(&cfg.rpc_protection)
                 .bind("127.0.0.1:0")
                 .await
                 .map_err(io("binding a NodeManager port"))?;
@@ -486,7 +496,14 @@ impl MiniYarn {
         let core = [
             ("fs.defaultFS", a.default_fs.clone()),
             ("hadoop.security.authentication", "simple".into()),
-            ("hadoop.rpc.protection", "authentication".into()),
+            (
+                "hadoop.rpc.protection",
+                cfg.rpc_protection
+                    .iter()
+                    .map(|q| q.protection_name())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
         ];
         let hdfs = [
             ("dfs.namenode.http-address", a.webhdfs.clone()),

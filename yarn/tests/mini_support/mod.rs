@@ -19,6 +19,7 @@ use yarn::proto::hadoop::yarn as pb;
 use yarn::records::{ApplicationAttemptId, ContainerId};
 use yarn::rest::RmClient;
 use yarn::rest::types as rt;
+use yarn::sasl::Qop;
 
 /// Upper bound for anything the tests wait for (a hang guard, not a timing assertion).
 pub const PATIENCE: Duration = Duration::from_secs(60);
@@ -126,6 +127,12 @@ impl Cluster {
 
     /// Waits for attempt `attempt` of `app` to publish its tokens; returns an AM connected with them.
     pub async fn am(&self, app: &str, attempt: i32) -> Am {
+        self.am_with(app, attempt, &[Qop::Auth, Qop::AuthInt, Qop::AuthConf])
+            .await
+    }
+
+    /// [`Cluster::am`] whose RPC clients accept only the `protection` levels.
+    pub async fn am_with(&self, app: &str, attempt: i32, protection: &[Qop]) -> Am {
         let prefix = format!(
             "container_{}_{:02}_",
             app.trim_start_matches("application_"),
@@ -149,7 +156,12 @@ impl Cluster {
             .expect("an AMRMToken in the AM's token file")
             .clone();
         let container: ContainerId = cid.parse().unwrap();
-        Am::connect(&self.mini.addresses().scheduler, &token, container)
+        Am::connect(
+            &self.mini.addresses().scheduler,
+            &token,
+            container,
+            protection,
+        )
     }
 
     /// The journal lines so far.
@@ -187,6 +199,7 @@ pub struct Am {
     pub am_container: ContainerId,
     pub response_id: i32,
     pub nm_tokens: HashMap<String, Token>,
+    pub protection: Vec<Qop>,
 }
 
 pub fn ask(priority: i32, memory: i64, num: i32) -> pb::ResourceRequestProto {
@@ -207,21 +220,29 @@ pub fn ask(priority: i32, memory: i64, num: i32) -> pb::ResourceRequestProto {
 }
 
 impl Am {
-    pub fn connect(scheduler: &str, token: &Token, am_container: ContainerId) -> Am {
-        let client = Client::new(ClientConfig::new(
+    pub fn connect(
+        scheduler: &str,
+        token: &Token,
+        am_container: ContainerId,
+        protection: &[Qop],
+    ) -> Am {
+        let mut config = ClientConfig::new(
             scheduler,
             AM_PROTOCOL,
             Auth::Token(AuthToken::new(
                 token.identifier.clone(),
                 token.password.clone(),
             )),
-        ));
+        );
+        config.protection = protection.to_vec();
+        let client = Client::new(config);
         Am {
             client,
             attempt: am_container.application_attempt_id,
             am_container,
             response_id: 0,
             nm_tokens: HashMap::new(),
+            protection: protection.to_vec(),
         }
     }
 
@@ -320,14 +341,16 @@ impl Am {
             .nm_tokens
             .get(&addr)
             .expect("an NMToken for the container's node");
-        Client::new(ClientConfig::new(
+        let mut config = ClientConfig::new(
             addr,
             CM_PROTOCOL,
             Auth::Token(AuthToken::new(
                 token.identifier.clone(),
                 token.password.clone(),
             )),
-        ))
+        );
+        config.protection = self.protection.clone();
+        Client::new(config)
     }
 
     /// Starts `command` in container `c`.
