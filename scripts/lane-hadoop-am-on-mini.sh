@@ -2,6 +2,7 @@
 # Hadoop's own ApplicationMaster (AMRMClient + NMClient, from ../shared/conformance) runs unmodified on
 # `spindle mini-yarn`: the app is submitted through the RM REST API and must end FINISHED/SUCCEEDED.
 # The cluster hands out one unrequested container (--extra-containers 1), which the AM must release.
+# RPC_PROTECTION=authentication|integrity|privacy picks hadoop.rpc.protection (default authentication).
 # Exits 77 (skipped) when java is not available.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ cargo build -q --bin spindle
 work="$(mktemp -d)"
 journal="$work/journal.jsonl"
 target/debug/spindle mini-yarn --conf-dir "$work/conf" --work-dir "$work/cluster" --journal "$journal" \
-  --nodes 2 --extra-containers 1 >"$work/mini.out" 2>"$work/mini.err" &
+  --nodes 2 --extra-containers 1 --rpc-protection "${RPC_PROTECTION:-authentication}" >"$work/mini.out" 2>"$work/mini.err" &
 mini=$!
 cleanup() { kill -TERM "$mini" 2>/dev/null || true; wait "$mini" 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
@@ -22,9 +23,9 @@ for _ in $(seq 1 100); do [ -s "$work/mini.out" ] && break; sleep 0.1; done
 ready="$(head -n1 "$work/mini.out")"
 echo "mini-yarn: $ready"
 rc=0
-python3 - "$ready" "$CP" "$journal" <<'PY' || rc=$?
+python3 - "$ready" "$CP" "$journal" "${RPC_PROTECTION:-authentication}" <<'PY' || rc=$?
 import json, sys, time, urllib.request
-ready, cp, journal = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+ready, cp, journal, protection = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 base = ready["rest_url"]
 def call(method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
@@ -35,7 +36,8 @@ def call(method, path, body=None):
         return r.status, (json.loads(text) if text else None)
 _, new = call("POST", "/apps/new-application?user.name=hadoop")
 app = new["application-id"]
-cmd = f'java -cp "$HADOOP_CONF_DIR:{cp}" HadoopAmClient - 3 any 1 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr'
+cmd = (f'java -Dhadoop.rpc.protection={protection} -cp "$HADOOP_CONF_DIR:{cp}" HadoopAmClient - 3 any 1'
+       ' 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr')
 status, _ = call("POST", "/apps?user.name=hadoop", {
     "application-id": app, "application-name": "hadoop-am-on-mini", "application-type": "YARN",
     "queue": "default", "max-app-attempts": 1, "resource": {"memory": 1024, "vCores": 1},
