@@ -12,6 +12,19 @@
 //!
 //! [`MiniYarn::write_conf`] writes `core-site.xml`, `hdfs-site.xml` and `yarn-site.xml` so that any
 //! Hadoop client can use the folder as `HADOOP_CONF_DIR`; [`run`] is the `spindle mini-yarn` command.
+//!
+//! In a test:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), yarn::mini::MiniError> {
+//! use yarn::mini::{MiniYarn, MiniYarnConfig};
+//! let mini = MiniYarn::start(MiniYarnConfig { nodes: 1, ..Default::default() }).await?;
+//! let a = mini.addresses();
+//! // a.rest_url (RM REST), a.scheduler (AM protocol), a.webhdfs, a.default_fs, a.conf_dir, a.nodes
+//! # let _ = a;
+//! mini.shutdown().await; // stops every container; dropping the cluster also kills them
+//! # Ok(()) }
+//! ```
 
 pub mod hdfs;
 pub mod journal;
