@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use spindle::jobmanager::JobManagerOptions;
 use spindle::task_executor::config::{SECRET_ALIAS, TaskExecutorConfig, TaskManagerOptions};
 
+mod mini_yarn;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "spindle",
@@ -26,6 +28,8 @@ enum Command {
     Jobmanager(JobManagerOptions),
     /// A TaskExecutor (started by the ApplicationMaster in a worker container).
     Taskmanager(TaskManagerOptions),
+    /// Runs an embedded one-machine YARN (ResourceManager, NodeManagers, WebHDFS) until SIGINT/SIGTERM.
+    MiniYarn(mini_yarn::MiniYarnArgs),
 }
 
 /// Logs to stderr (YARN collects it with the container's logs), filtered by `RUST_LOG`; colours
@@ -84,5 +88,6 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::MiniYarn(args) => mini_yarn::run(args),
     }
 }
