@@ -1,4 +1,6 @@
 //! The spindle runtime: Flink-style resource management on YARN.
 
+pub mod config;
+pub mod resource_manager;
 pub mod rpc;
 pub mod task_executor;
