@@ -8,16 +8,26 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "spindle", version, about = "Flink-style resource management on Apache Hadoop YARN")]
+#[command(
+    name = "spindle",
+    version,
+    about = "Flink-style resource management on Apache Hadoop YARN"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Starts a session cluster on YARN (or attaches to, queries or stops one), with Flink's flags.
+    YarnSession(spindle::cli::args::YarnSessionArgs),
+}
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {}
+    let argv = spindle::cli::args::rewrite_flink_short_flags(std::env::args_os());
+    let cli = Cli::parse_from(argv);
+    match cli.command {
+        Command::YarnSession(args) => spindle::cli::run_yarn_session(args),
+    }
 }
