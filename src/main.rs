@@ -1,13 +1,10 @@
-//! The one spindle binary and its roles: the CLI on the user's machine, the ApplicationMaster and the
-//! TaskExecutors in YARN containers, and the embedded mini cluster.
-//!
-//! Each role's arguments and entry point live in its own module; this file only dispatches.
+//! The one spindle binary: CLI, ApplicationMaster, TaskExecutor and embedded mini cluster.
 
-use std::process::ExitCode;
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-#[derive(Parser, Debug)]
+#[derive(Parser)]
 #[command(
     name = "spindle",
     version,
@@ -18,16 +15,112 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 enum Command {
     /// Starts a session cluster on YARN (or attaches to, queries or stops one), with Flink's flags.
     YarnSession(spindle::cli::args::YarnSessionArgs),
+    /// Runs an embedded one-machine YARN (ResourceManager, NodeManagers, WebHDFS) until SIGINT/SIGTERM.
+    MiniYarn(MiniYarnArgs),
 }
 
-fn main() -> ExitCode {
+#[derive(clap::Args)]
+struct MiniYarnArgs {
+    /// Where core-site.xml, hdfs-site.xml and yarn-site.xml are written (use it as HADOOP_CONF_DIR).
+    #[arg(long)]
+    conf_dir: PathBuf,
+    /// Work folder for node dirs, container logs and the file system (default: a temporary one).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Number of NodeManagers.
+    #[arg(long, default_value_t = 2)]
+    nodes: usize,
+    /// Memory per node, MiB.
+    #[arg(long, default_value_t = 8192)]
+    node_memory_mb: i64,
+    /// Vcores per node.
+    #[arg(long, default_value_t = 8)]
+    node_vcores: i32,
+    /// yarn.scheduler.minimum-allocation-mb (asks are rounded up to a multiple of it).
+    #[arg(long, default_value_t = 1024)]
+    min_allocation_mb: i64,
+    /// yarn.scheduler.maximum-allocation-mb (larger asks fail).
+    #[arg(long, default_value_t = 8192)]
+    max_allocation_mb: i64,
+    /// NodeManager heartbeat interval, ms (containers are allocated on heartbeats).
+    #[arg(long, default_value_t = 100)]
+    nm_heartbeat_ms: u64,
+    /// Unrequested containers handed to every application once its asks are met.
+    #[arg(long, default_value_t = 0)]
+    extra_containers: u32,
+    /// JSON-lines journal of app, attempt, container and node events.
+    #[arg(long)]
+    journal: Option<PathBuf>,
+    /// Queues as name:capacity-percent, comma-separated.
+    #[arg(long, default_value = "default:100")]
+    queues: String,
+    /// yarn.scheduler.capacity.maximum-am-resource-percent, as a fraction.
+    #[arg(long, default_value_t = 0.1)]
+    max_am_resource_percent: f64,
+    /// yarn.resourcemanager.am.max-attempts.
+    #[arg(long, default_value_t = 2)]
+    max_attempts: u32,
+    /// Do not kill containers whose process tree exceeds their memory.
+    #[arg(long)]
+    no_pmem_check: bool,
+}
+
+fn queues(spec: &str) -> Result<Vec<(String, f64)>, String> {
+    spec.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|q| {
+            let (name, cap) = q.split_once(':').unwrap_or((q, "100"));
+            let cap: f64 = cap
+                .trim()
+                .parse()
+                .map_err(|_| format!("queue {q:?}: capacity must be a number (name:percent)"))?;
+            Ok((name.trim().to_string(), cap))
+        })
+        .collect()
+}
+
+fn main() -> std::process::ExitCode {
     let argv = spindle::cli::args::rewrite_flink_short_flags(std::env::args_os());
     let cli = Cli::parse_from(argv);
     match cli.command {
         Command::YarnSession(args) => spindle::cli::run_yarn_session(args),
+        Command::MiniYarn(a) => {
+            let queues = match queues(&a.queues) {
+                Ok(q) => q,
+                Err(e) => {
+                    eprintln!("spindle mini-yarn: {e}");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            let cfg = yarn::mini::MiniYarnConfig {
+                conf_dir: Some(a.conf_dir),
+                work_dir: a.work_dir,
+                nodes: a.nodes,
+                node_memory_mb: a.node_memory_mb,
+                node_vcores: a.node_vcores,
+                min_allocation_mb: a.min_allocation_mb,
+                max_allocation_mb: a.max_allocation_mb,
+                nm_heartbeat_ms: a.nm_heartbeat_ms,
+                extra_containers: a.extra_containers,
+                journal: a.journal,
+                queues,
+                max_am_fraction: a.max_am_resource_percent,
+                max_attempts: a.max_attempts,
+                pmem_check: !a.no_pmem_check,
+                ..Default::default()
+            };
+            let rt = tokio::runtime::Runtime::new().expect("starting the tokio runtime");
+            match rt.block_on(yarn::mini::run(cfg)) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("spindle mini-yarn: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
     }
 }

@@ -23,6 +23,7 @@ pub mod proto {
 
 pub mod conf;
 pub mod credentials;
+pub mod mini;
 pub mod records;
 
 pub mod amrm;
