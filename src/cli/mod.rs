@@ -10,6 +10,7 @@
 pub mod args;
 pub mod checks;
 pub mod contract;
+pub mod embedded;
 pub mod properties;
 pub mod session;
 
@@ -34,21 +35,14 @@ fn hadoop_conf_dir_set() -> bool {
         .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
 }
 
-/// The YARN cluster to use when no Hadoop configuration is given. The embedded mini cluster is not
-/// wired in yet, so this says what to set.
-fn embedded_cluster() -> Result<yarn::conf::Configuration, String> {
-    Err("no Hadoop configuration found: set HADOOP_CONF_DIR (or YARN_CONF_DIR) to the folder \
-         holding core-site.xml, hdfs-site.xml and yarn-site.xml (`spindle mini-yarn --conf-dir DIR` \
-         writes one for a local cluster)"
-        .to_owned())
-}
-
-fn environment() -> Result<Environment, String> {
+/// The cluster: the one `$HADOOP_CONF_DIR`/`$YARN_CONF_DIR` describe, else the embedded mini-yarn
+/// (started when `start_embedded`, e.g. to deploy; only found when querying or stopping).
+async fn environment(start_embedded: bool, out: &mut dyn Write) -> Result<Environment, String> {
     let user = current_user()?;
     let conf = if hadoop_conf_dir_set() {
         yarn::conf::Configuration::load_from_env().map_err(|e| e.to_string())?
     } else {
-        embedded_cluster()?
+        embedded::embedded_cluster(&user, start_embedded, out).await?
     };
     Environment::from_hadoop_conf(&conf, &user)
 }
@@ -72,8 +66,9 @@ pub fn run_yarn_session(args: YarnSessionArgs) -> ExitCode {
 }
 
 async fn yarn_session(args: YarnSessionArgs) -> Result<(), String> {
-    let env = environment()?;
     let mut out = std::io::stdout();
+    let deploying = !args.stop && args.application_id.is_none();
+    let env = environment(deploying || args.query, &mut out).await?;
     if args.query {
         return session::query(&env, &mut out).await;
     }

@@ -5,6 +5,7 @@
 //! stage) so tests can point it at fake servers; progress goes to a `Write` the caller chooses.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -262,9 +263,16 @@ async fn stage(
         ..Default::default()
     };
     let fs = env.default_fs.as_deref();
+    // Executables (the binary, executable shipped files) keep an owner-executable mode, which the
+    // staging folder's 0700 keeps private anyway.
     let upload = |local: PathBuf, link: String| {
         let remote = format!("{dir}/{link}");
-        let options = options.clone();
+        let executable =
+            std::fs::metadata(&local).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+        let options = CreateOptions {
+            permission: executable.then_some(0o700),
+            ..options.clone()
+        };
         async move {
             hdfs.upload_local_resource(&local, &remote, fs, &options)
                 .await
