@@ -2,6 +2,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod jobmanager;
 pub mod resource_manager;
 pub mod rpc;
 pub mod task_executor;
+pub mod web;
+pub mod yarn_driver;

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use spindle::jobmanager::JobManagerOptions;
+use spindle::task_executor::config::{SECRET_ALIAS, TaskExecutorConfig, TaskManagerOptions};
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +23,28 @@ enum Command {
     YarnSession(spindle::cli::args::YarnSessionArgs),
     /// Runs an embedded one-machine YARN (ResourceManager, NodeManagers, WebHDFS) until SIGINT/SIGTERM.
     MiniYarn(MiniYarnArgs),
+    /// The ApplicationMaster of a session (started by YARN in the AM container).
+    Jobmanager(JobManagerOptions),
+    /// A TaskExecutor (started by the ApplicationMaster in a worker container).
+    Taskmanager(TaskManagerOptions),
+}
+
+/// Logs to stderr (YARN collects it with the container's logs), filtered by `RUST_LOG`.
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
 }
 
 #[derive(clap::Args)]
@@ -88,6 +112,38 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse_from(argv);
     match cli.command {
         Command::YarnSession(args) => spindle::cli::run_yarn_session(args),
+        Command::Jobmanager(options) => {
+            init_logging();
+            runtime().block_on(spindle::jobmanager::run(options))
+        }
+        Command::Taskmanager(options) => {
+            init_logging();
+            let config = TaskExecutorConfig::from_environment(
+                options,
+                |k| std::env::var(k).ok(),
+                |path| {
+                    let credentials = yarn::credentials::Credentials::read_file(path)
+                        .map_err(|e| e.to_string())?;
+                    let bytes = credentials
+                        .secret(SECRET_ALIAS)
+                        .ok_or_else(|| format!("no secret under the alias {SECRET_ALIAS}"))?;
+                    spindle::rpc::Secret::new(bytes.to_vec()).map_err(|e| e.to_string())
+                },
+            );
+            match config {
+                Ok(config) => match runtime().block_on(spindle::task_executor::run(config)) {
+                    Ok(()) => std::process::ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("spindle taskmanager: {e}");
+                        std::process::ExitCode::FAILURE
+                    }
+                },
+                Err(e) => {
+                    eprintln!("spindle taskmanager: {e}");
+                    std::process::ExitCode::from(2)
+                }
+            }
+        }
         Command::MiniYarn(a) => {
             let queues = match queues(&a.queues) {
                 Ok(q) => q,

@@ -1,0 +1,239 @@
+//! `spindle jobmanager`: the ApplicationMaster of a spindle session on YARN.
+//!
+//! It reads what YARN and the client gave its container (the container environment, the
+//! AMRMToken and the application's secret from the credentials file, the configuration file and
+//! the staged files named in [`contract`]), listens for TaskExecutors ([`crate::rpc`]) and for
+//! REST calls ([`crate::web`]) on ephemeral ports, registers with the YARN ResourceManager (host =
+//! `NM_HOST`, RPC port = the REST port, tracking URL = the REST API), and runs the
+//! ResourceManager actor with the YARN driver. The [`bridge`] connects TaskExecutors to it.
+//!
+//! A session starts with no TaskManager: the ResourceManager asks for workers when slots are
+//! needed, keeps `slotmanager.number-of-slots.min` slots up, and releases idle TaskManagers after
+//! `resourcemanager.taskmanager-timeout`. On SIGTERM (YARN's kill), SIGINT or an authorized
+//! `DELETE /cluster` it releases every worker and unregisters SUCCEEDED; after a fatal driver
+//! error (YARN asked it to shut down, the ResourceManager became unreachable) it unregisters
+//! FAILED with the cause.
+
+pub mod bridge;
+pub mod contract;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use yarn::amrm::{AmRmClient, protection_levels};
+use yarn::conf::RmService;
+use yarn::nm::NmClient;
+use yarn::records::ContainerEnv;
+
+use crate::config::Configuration;
+use crate::resource_manager::driver::ApplicationStatus;
+use crate::resource_manager::events::{Event, EventQuery};
+use crate::resource_manager::{self, ResourceManagerConfig, ResourceManagerCore};
+use crate::rpc::{Secret, ServerConfig, TaskExecutorServer};
+use crate::web::{self, BoxFuture, ClusterView, WebState};
+use crate::yarn_driver::{StagedFile, TaskExecutorLaunch, YarnDriver, YarnDriverConfig};
+use bridge::{BridgeConfig, BridgeHandle, TaskManagerInfo};
+use contract::{ENV_CONF_FILE, ENV_STAGED_BINARY, ENV_STAGED_CONF, SECRET_ALIAS};
+
+/// `containerized.taskmanager.env.<NAME>`: environment variables of TaskExecutor containers.
+const TASK_MANAGER_ENV_PREFIX: &str = "containerized.taskmanager.env.";
+
+/// Command-line options of `spindle jobmanager` (everything else comes from the container).
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobManagerOptions {
+    /// The configuration file, instead of `SPINDLE_CONF_FILE` or ./spindle-conf.yaml.
+    #[arg(long = "conf")]
+    pub conf: Option<PathBuf>,
+}
+
+/// Runs the ApplicationMaster until the session stops; the exit code says how it ended.
+pub async fn run(options: JobManagerOptions) -> ExitCode {
+    match run_inner(options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("spindle jobmanager: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn staged(name: &str) -> Result<StagedFile, String> {
+    let value = env_var(name).ok_or_else(|| {
+        format!("{name} is not set: the client names the staged files in the ApplicationMaster's environment")
+    })?;
+    StagedFile::parse(&value).map_err(|e| format!("{name}: {e}"))
+}
+
+/// Reads the Flink configuration file: the named one must exist; without a name, a missing
+/// `./spindle-conf.yaml` means Flink's defaults.
+pub fn load_configuration(named: Option<&Path>) -> Result<Configuration, String> {
+    let (path, required) = match named {
+        Some(p) => (p.to_path_buf(), true),
+        None => match env_var(ENV_CONF_FILE) {
+            Some(p) => (PathBuf::from(p), true),
+            None => (PathBuf::from(contract::CONF_LINK), false),
+        },
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            contract::parse_conf_file(&text).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::warn!(path = %path.display(), "no configuration file; using Flink's defaults");
+            Ok(Configuration::new())
+        }
+        Err(e) => Err(format!(
+            "cannot read the configuration file {}: {e}",
+            path.display()
+        )),
+    }
+}
+
+struct AmCluster {
+    bridge: BridgeHandle,
+    rm: resource_manager::ResourceManagerHandle,
+}
+
+impl ClusterView for AmCluster {
+    fn task_managers(&self) -> BoxFuture<'_, Option<Vec<TaskManagerInfo>>> {
+        Box::pin(self.bridge.task_managers())
+    }
+    fn events(&self, query: EventQuery) -> BoxFuture<'_, Option<Vec<Event>>> {
+        Box::pin(async move { self.rm.events(query).await.ok() })
+    }
+}
+
+async fn run_inner(options: JobManagerOptions) -> Result<(), String> {
+    let env = ContainerEnv::from_process().map_err(|e| {
+        format!("{e}: spindle jobmanager runs as a YARN ApplicationMaster, started by `spindle yarn-session`")
+    })?;
+    let credentials = env
+        .credentials()
+        .map_err(|e| format!("cannot read the container's credentials: {e}"))?;
+    let amrm_token = credentials
+        .amrm_token()
+        .ok_or("the container's credentials hold no AMRMToken: is this an ApplicationMaster container?")?
+        .clone();
+    let secret = credentials
+        .secret(SECRET_ALIAS)
+        .ok_or_else(|| format!("the container's credentials hold no secret `{SECRET_ALIAS}`; the client puts it there at submission"))
+        .and_then(|s| Secret::new(s.to_vec()).map_err(|e| e.to_string()))?;
+    let conf = load_configuration(options.conf.as_deref())?;
+    let rm_config = ResourceManagerConfig::from_configuration(&conf).map_err(|e| e.to_string())?;
+    let driver_config = YarnDriverConfig::from_configuration(&conf).map_err(|e| e.to_string())?;
+    let binary = staged(ENV_STAGED_BINARY)?;
+    let staged_conf = staged(ENV_STAGED_CONF)?;
+    let yarn_conf = yarn::conf::Configuration::load_from_env()
+        .map_err(|e| format!("cannot load the Hadoop configuration: {e}"))?;
+    let protection = protection_levels(&yarn_conf).map_err(|e| e.to_string())?;
+    let scheduler = yarn_conf
+        .rm_address(RmService::Scheduler)
+        .map_err(|e| e.to_string())?
+        .to_string();
+    let host = env.node_id.host.clone();
+
+    // Listen first: the registration names the REST port.
+    let (server_tx, server_rx) = mpsc::channel(1024);
+    let mut server_config = ServerConfig::new(secret.clone());
+    server_config.heartbeat_timeout = rm_config.heartbeat_timeout;
+    let te_server = TaskExecutorServer::bind("0.0.0.0:0", server_config, server_tx)
+        .await
+        .map_err(|e| format!("cannot listen for TaskExecutors: {e}"))?;
+    let rest = tokio::net::TcpListener::bind("0.0.0.0:0")
+        .await
+        .map_err(|e| format!("cannot listen for REST calls: {e}"))?;
+    let rest_port = rest.local_addr().map_err(|e| e.to_string())?.port();
+    let tracking_url = format!("http://{host}:{rest_port}/");
+
+    let mut am = AmRmClient::new(scheduler.clone(), amrm_token, protection.clone());
+    let registration = am
+        .register(&host, i32::from(rest_port), &tracking_url)
+        .await
+        .map_err(|e| {
+            format!("cannot register with the YARN ResourceManager at {scheduler}: {e}")
+        })?;
+    tracing::info!(
+        attempt = %env.application_attempt_id(),
+        %tracking_url,
+        max = %registration.maximum_capability,
+        "registered with the YARN ResourceManager"
+    );
+
+    let launch = TaskExecutorLaunch {
+        binary,
+        conf: staged_conf,
+        am_address: format!("{host}:{}", te_server.local_addr().port()),
+        secret: secret.clone(),
+        environment: conf
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix(TASK_MANAGER_ENV_PREFIX)
+                    .map(|name| (name.to_owned(), v.to_owned()))
+            })
+            .collect(),
+    };
+    let bridge_config = BridgeConfig {
+        default_worker: rm_config.slot_manager.default_worker,
+        heartbeat_interval: rm_config.heartbeat_interval,
+        heartbeat_timeout: rm_config.heartbeat_timeout,
+    };
+    let (driver, mut monitor) = YarnDriver::new(
+        am,
+        registration,
+        NmClient::new(protection),
+        launch,
+        driver_config,
+    );
+    let rm = resource_manager::spawn(ResourceManagerCore::new(rm_config), Box::new(driver));
+    let bridge = bridge::spawn(rm.clone(), bridge_config, server_rx);
+
+    let (shutdown_tx, mut shutdown_rx) = mpsc::channel(1);
+    web::serve(
+        rest,
+        Arc::new(WebState {
+            cluster: Arc::new(AmCluster {
+                bridge,
+                rm: rm.clone(),
+            }),
+            config: web::redacted_entries(&conf),
+            secret,
+            shutdown: shutdown_tx,
+        }),
+    );
+
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+    let why = tokio::select! {
+        _ = sigterm.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = shutdown_rx.recv() => "DELETE /cluster",
+        outcome = &mut monitor.done => {
+            // The driver ended by itself: a fatal error, already reported to YARN.
+            drop(te_server);
+            return match outcome {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(message)) => Err(message),
+                Err(_) => Err("the YARN driver stopped unexpectedly".to_owned()),
+            };
+        }
+    };
+    tracing::info!(cause = why, "stopping the session");
+    let _ = rm
+        .shutdown(
+            ApplicationStatus::Succeeded,
+            format!("session stopped ({why})"),
+        )
+        .await;
+    drop(te_server);
+    match monitor.done.await {
+        Ok(outcome) => outcome,
+        Err(_) => Err("the YARN driver stopped before unregistering".to_owned()),
+    }
+}
