@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 use spindle::cli::args::YarnSessionArgs;
-use spindle::cli::contract::{self, SessionSecret, StagedFile};
+use spindle::cli::contract::{self, StagedFile};
 use spindle::cli::properties::SessionProperties;
 use spindle::cli::session::{self, Environment};
 use yarn::rest::types::{
@@ -250,7 +250,6 @@ async fn harness() -> Harness {
     std::fs::write(&binary, &binary_bytes).unwrap();
     let env = Environment {
         rm_web: vec![format!("http://{addr}")],
-        rm_scheduler: vec!["rm:8030".into()],
         webhdfs: vec![format!("http://{addr}")],
         default_fs: Some("hdfs://nn:8020".into()),
         user: "alice".into(),
@@ -363,26 +362,22 @@ async fn deploy_stages_and_submits_what_the_application_master_needs() {
     // The staged configuration holds the -D properties with the flags folded in.
     let conf_text =
         String::from_utf8(f.files[&format!("{dir}/spindle-conf.yaml")].0.clone()).unwrap();
-    let conf: BTreeMap<String, String> = contract::parse_flat_yaml(&conf_text)
-        .unwrap()
-        .into_iter()
-        .collect();
-    assert_eq!(conf["taskmanager.numberOfTaskSlots"], "2");
-    assert_eq!(conf["slotmanager.number-of-slots.min"], "4");
-    assert_eq!(conf["yarn.application.queue"], "batch");
+    // Read as the ApplicationMaster reads it.
+    let conf = spindle::jobmanager::contract::parse_conf_file(&conf_text).unwrap();
+    assert_eq!(conf.raw("taskmanager.numberOfTaskSlots"), Some("2"));
+    assert_eq!(conf.raw("slotmanager.number-of-slots.min"), Some("4"));
+    assert_eq!(conf.raw("yarn.application.queue"), Some("batch"));
 
     // The environment names the staged files the AM hands on to TaskExecutors.
     let env = &spec.environment;
-    let staged =
-        StagedFile::parse_env_value(env.get(contract::ENV_STAGED_BINARY).unwrap()).unwrap();
+    let staged = StagedFile::parse(env.get(contract::ENV_STAGED_BINARY).unwrap()).unwrap();
     assert_eq!(
-        staged.local_resource(),
+        contract::local_resource(&staged),
         *spec.local_resources.get("spindle").unwrap()
     );
-    let conf_res =
-        StagedFile::parse_env_value(env.get(contract::ENV_STAGED_CONF).unwrap()).unwrap();
+    let conf_res = StagedFile::parse(env.get(contract::ENV_STAGED_CONF).unwrap()).unwrap();
     assert_eq!(
-        conf_res.local_resource(),
+        contract::local_resource(&conf_res),
         *spec.local_resources.get("spindle-conf.yaml").unwrap()
     );
     let ship_env =
@@ -392,10 +387,6 @@ async fn deploy_stages_and_submits_what_the_application_master_needs() {
         ["extra/a.txt", "extra/sub/b.txt"]
     );
     assert_eq!(env.get(contract::ENV_STAGING_DIR).unwrap(), &dir);
-    assert_eq!(
-        env.get(contract::ENV_RM_SCHEDULER_ADDRESSES).unwrap(),
-        "rm:8030"
-    );
 
     // The secret is in the credentials, and nowhere else in the submission.
     let b64 = spec
@@ -412,7 +403,7 @@ async fn deploy_stages_and_submits_what_the_application_master_needs() {
     let props = SessionProperties::read(&h.env.properties_path)
         .unwrap()
         .unwrap();
-    assert_eq!(props.secret, SessionSecret::from_bytes(secret.clone()));
+    assert_eq!(props.secret.expose(), &secret[..]);
     assert_eq!(props.application_id, APP_ID);
     assert_eq!(props.am_address, deployed.am_address);
     let text = submitted.to_string();
@@ -566,19 +557,13 @@ async fn stop_asks_the_application_master_with_a_signed_request_then_cleans_up()
     );
     let f = h.fake.lock().unwrap();
     assert_eq!(f.am_shutdowns.len(), 1);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    contract::verify_authorization(
+    // The header the ApplicationMaster's REST API accepts for this application's secret.
+    assert!(spindle::web::auth::authorizes(
         &secret,
         "DELETE",
         "/cluster",
-        &f.am_shutdowns[0],
-        now,
-        600_000,
-    )
-    .unwrap();
+        Some(&f.am_shutdowns[0])
+    ));
     assert!(
         !f.log
             .iter()

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine;
 use yarn::rest::types::{
@@ -19,7 +19,7 @@ use yarn::webhdfs::{CreateOptions, WebHdfsClient};
 
 use super::args::YarnSessionArgs;
 use super::checks::{self, ClusterSpec};
-use super::contract::{self, SessionSecret, StagedFile};
+use super::contract::{self, Secret, StagedFile};
 use super::properties::SessionProperties;
 use crate::config::{self, ConfigValue, Configuration, MemorySize};
 
@@ -38,8 +38,6 @@ const STOP_GRACE: Duration = Duration::from_secs(60);
 pub struct Environment {
     /// ResourceManager web addresses (`http://rm:8088`; several with HA).
     pub rm_web: Vec<String>,
-    /// ResourceManager scheduler addresses (`host:8030`), handed to the AM.
-    pub rm_scheduler: Vec<String>,
     /// NameNode web addresses (`http://nn:9870`).
     pub webhdfs: Vec<String>,
     /// `fs.defaultFS` when it is an `hdfs://` URI (staged files are named under it).
@@ -58,9 +56,6 @@ impl Environment {
     /// From a Hadoop configuration (`$HADOOP_CONF_DIR`): the addresses, with this process's binary.
     pub fn from_hadoop_conf(conf: &yarn::conf::Configuration, user: &str) -> Result<Self, String> {
         let (scheme, rms) = conf.rm_webapp_addresses().map_err(|e| e.to_string())?;
-        let scheduler = conf
-            .rm_addresses(yarn::conf::RmService::Scheduler)
-            .map_err(|e| e.to_string())?;
         let (nn_scheme, nns) = conf.namenode_http_addresses().map_err(|e| {
             format!(
                 "{e}; spindle stages its files through WebHDFS and needs the NameNode's address"
@@ -74,7 +69,6 @@ impl Environment {
                 .iter()
                 .map(|a| format!("{scheme}://{}", a.address))
                 .collect(),
-            rm_scheduler: scheduler.iter().map(|a| a.address.to_string()).collect(),
             webhdfs: nns.iter().map(|a| format!("{nn_scheme}://{a}")).collect(),
             default_fs: fs.starts_with("hdfs://").then_some(fs),
             user: user.to_owned(),
@@ -228,13 +222,13 @@ pub fn ship_list(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf)>, String> {
     }
     for (link, _) in &out {
         if link.contains(['|', ';', ','])
-            || [contract::BINARY_LINK_NAME, contract::CONF_FILE_NAME].contains(&link.as_str())
+            || [contract::BINARY_LINK, contract::CONF_LINK].contains(&link.as_str())
         {
             return Err(format!(
                 "cannot ship {link:?}: shipped names must not contain '|', ';' or ',' nor be \
                  {:?} or {:?}; rename it",
-                contract::BINARY_LINK_NAME,
-                contract::CONF_FILE_NAME
+                contract::BINARY_LINK,
+                contract::CONF_LINK
             ));
         }
     }
@@ -284,8 +278,8 @@ async fn stage(
                 .map_err(|e| format!("cannot stage {}: {e}", local.display()))
         }
     };
-    let binary = upload(env.binary.clone(), contract::BINARY_LINK_NAME.to_owned()).await?;
-    let conf_remote = format!("{dir}/{}", contract::CONF_FILE_NAME);
+    let binary = upload(env.binary.clone(), contract::BINARY_LINK.to_owned()).await?;
+    let conf_remote = format!("{dir}/{}", contract::CONF_LINK);
     hdfs.create(&conf_remote, conf_text.as_bytes().to_vec(), &options)
         .await
         .map_err(|e| format!("cannot stage the configuration: {e}"))?;
@@ -300,9 +294,9 @@ async fn stage(
                 "{}{}",
                 binary
                     .uri
-                    .strip_suffix(contract::BINARY_LINK_NAME)
+                    .strip_suffix(contract::BINARY_LINK)
                     .unwrap_or(&binary.uri),
-                contract::CONF_FILE_NAME
+                contract::CONF_LINK
             ),
         },
         size: status.length,
@@ -326,41 +320,36 @@ pub fn submission_context(
     conf: &Configuration,
     spec: &ClusterSpec,
     staged: &Staged,
-    secret: &SessionSecret,
+    secret: &Secret,
     env: &Environment,
 ) -> Result<ApplicationSubmissionContext, String> {
     let mut resources: Vec<(String, LocalResourceInfo)> = vec![
         (
-            contract::BINARY_LINK_NAME.to_owned(),
-            staged.binary.local_resource(),
+            contract::BINARY_LINK.to_owned(),
+            contract::local_resource(&staged.binary),
         ),
         (
-            contract::CONF_FILE_NAME.to_owned(),
-            staged.conf.local_resource(),
+            contract::CONF_LINK.to_owned(),
+            contract::local_resource(&staged.conf),
         ),
     ];
     resources.extend(
         staged
             .ship
             .iter()
-            .map(|(l, f)| (l.clone(), f.local_resource())),
+            .map(|(l, f)| (l.clone(), contract::local_resource(f))),
     );
     let mut environment: Vec<(String, String)> = vec![
         (
             contract::ENV_STAGED_BINARY.into(),
-            staged.binary.to_env_value(),
+            staged.binary.to_string(),
         ),
-        (contract::ENV_STAGED_CONF.into(), staged.conf.to_env_value()),
+        (contract::ENV_STAGED_CONF.into(), staged.conf.to_string()),
         (contract::ENV_STAGING_DIR.into(), staged.dir.clone()),
         (
             contract::ENV_WEBHDFS_ADDRESSES.into(),
             env.webhdfs.join(","),
         ),
-        (
-            contract::ENV_RM_SCHEDULER_ADDRESSES.into(),
-            env.rm_scheduler.join(","),
-        ),
-        (contract::ENV_RM_WEB_ADDRESSES.into(), env.rm_web.join(",")),
     ];
     if !staged.ship.is_empty() {
         environment.push((
@@ -394,7 +383,7 @@ pub fn submission_context(
             commands: Commands {
                 command: vec![format!(
                     "./{} jobmanager 1><LOG_DIR>/jobmanager.out 2><LOG_DIR>/jobmanager.err",
-                    contract::BINARY_LINK_NAME
+                    contract::BINARY_LINK
                 )],
             },
             credentials: Some(CredentialsInfo {
@@ -461,7 +450,7 @@ pub async fn deploy(
     );
 
     let hdfs = env.hdfs()?;
-    let conf_text = contract::render_flat_yaml(conf.iter());
+    let conf_text = contract::render_conf_file(&conf);
     let staged = match stage(env, &hdfs, &app_id, &conf_text, &ship).await {
         Ok(s) => s,
         Err(e) => {
@@ -469,7 +458,7 @@ pub async fn deploy(
             return Err(e);
         }
     };
-    let secret = SessionSecret::generate();
+    let secret = Secret::generate();
     let context = submission_context(&app_id, &conf, &spec, &staged, &secret, env)?;
     let _ = writeln!(out, "Submitting application master {app_id}");
     if let Err(e) = rm.submit(&context).await {
@@ -642,12 +631,6 @@ pub async fn query(env: &Environment, out: &mut dyn Write) -> Result<(), String>
     Ok(())
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 /// `--stop`: asks the AM to shut down (with the secret from the properties file), else kills the
 /// application through the RM; waits for the final state, then removes the staging folder and the
 /// properties file.
@@ -710,14 +693,14 @@ pub async fn stop(
 }
 
 /// `DELETE /cluster` on the AM with the signed authorization; whether the AM accepted.
-async fn ask_am_to_shut_down(am: &str, secret: &SessionSecret, out: &mut dyn Write) -> bool {
+async fn ask_am_to_shut_down(am: &str, secret: &Secret, out: &mut dyn Write) -> bool {
     let url = format!("{am}{}", contract::SHUTDOWN_PATH);
-    let auth = contract::authorization(secret, "DELETE", contract::SHUTDOWN_PATH, now_ms());
+    let token = contract::request_token(secret, "DELETE", contract::SHUTDOWN_PATH);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build();
     let answer = match client {
-        Ok(c) => c.delete(&url).header("Authorization", auth).send().await,
+        Ok(c) => c.delete(&url).bearer_auth(token).send().await,
         Err(e) => {
             let _ = writeln!(out, "cannot build an HTTP client: {e}");
             return false;
