@@ -682,3 +682,16 @@ async fn the_binary_refuses_tm_above_the_maximum_with_flink_flags() {
     );
     h.nothing_submitted_or_staged();
 }
+
+#[tokio::test]
+async fn without_a_namenode_address_deploying_says_what_to_set_and_query_still_works() {
+    let h = harness().await;
+    let mut env = h.env.clone();
+    env.webhdfs.clear();
+    let e = session::deploy(&args(|_| {}), &env, &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert!(e.contains("fs.defaultFS") && e.contains("WebHDFS"), "{e}");
+    assert!(h.fake.lock().unwrap().log.is_empty());
+    session::query(&env, &mut Vec::new()).await.unwrap();
+}

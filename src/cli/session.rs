@@ -56,11 +56,11 @@ impl Environment {
     /// From a Hadoop configuration (`$HADOOP_CONF_DIR`): the addresses, with this process's binary.
     pub fn from_hadoop_conf(conf: &yarn::conf::Configuration, user: &str) -> Result<Self, String> {
         let (scheme, rms) = conf.rm_webapp_addresses().map_err(|e| e.to_string())?;
-        let (nn_scheme, nns) = conf.namenode_http_addresses().map_err(|e| {
-            format!(
-                "{e}; spindle stages its files through WebHDFS and needs the NameNode's address"
-            )
-        })?;
+        // Only deploying needs HDFS: without a NameNode address, -q and --stop still work.
+        let webhdfs = conf
+            .namenode_http_addresses()
+            .map(|(scheme, nns)| nns.iter().map(|a| format!("{scheme}://{a}")).collect())
+            .unwrap_or_default();
         let fs = conf.default_fs().map_err(|e| e.to_string())?;
         let binary = std::env::current_exe()
             .map_err(|e| format!("cannot find the spindle binary to stage: {e}"))?;
@@ -69,7 +69,7 @@ impl Environment {
                 .iter()
                 .map(|a| format!("{scheme}://{}", a.address))
                 .collect(),
-            webhdfs: nns.iter().map(|a| format!("{nn_scheme}://{a}")).collect(),
+            webhdfs,
             default_fs: fs.starts_with("hdfs://").then_some(fs),
             user: user.to_owned(),
             binary,
@@ -83,6 +83,14 @@ impl Environment {
     }
 
     fn hdfs(&self) -> Result<WebHdfsClient, String> {
+        if self.webhdfs.is_empty() {
+            return Err(
+                "no NameNode web address in the Hadoop configuration: spindle stages its \
+                        files through WebHDFS; set fs.defaultFS (core-site.xml) to the cluster's \
+                        hdfs:// URI, or dfs.namenode.http-address (hdfs-site.xml)"
+                    .to_owned(),
+            );
+        }
         WebHdfsClient::for_namenodes(&self.webhdfs, Some(&self.user)).map_err(|e| e.to_string())
     }
 
@@ -429,6 +437,7 @@ pub async fn deploy(
             env.binary.display()
         ));
     }
+    let hdfs = env.hdfs()?;
     let rm = env.rm()?;
     rm.cluster_info().await.map_err(|e| e.to_string())?;
     let nodes = rm.nodes(&[]).await.map_err(|e| e.to_string())?;
@@ -449,7 +458,6 @@ pub async fn deploy(
         spec.jobmanager_mb, spec.taskmanager_mb, spec.slots, spec.taskmanager_vcores
     );
 
-    let hdfs = env.hdfs()?;
     let conf_text = contract::render_conf_file(&conf);
     let staged = match stage(env, &hdfs, &app_id, &conf_text, &ship).await {
         Ok(s) => s,
@@ -476,7 +484,14 @@ pub async fn deploy(
     };
     props.write(&env.properties_path)?;
     let _ = writeln!(out, "Waiting for the cluster to be allocated");
-    let report = match wait_until_running(&rm, &app_id, env.poll_interval, out).await {
+    let waited = tokio::select! {
+        r = wait_until_running(&rm, &app_id, env.poll_interval, out) => r,
+        _ = tokio::signal::ctrl_c() => {
+            let _ = rm.kill(&app_id, Some("deployment interrupted by the user")).await;
+            Err(format!("interrupted: the application {app_id} was killed"))
+        }
+    };
+    let report = match waited {
         Ok(r) => r,
         Err(e) => {
             let _ = hdfs.delete(&staged.dir, true).await;
@@ -525,9 +540,22 @@ async fn wait_until_running(
     poll: Duration,
     out: &mut dyn Write,
 ) -> Result<AppInfo, String> {
+    const SLOW_NOTICE: Duration = Duration::from_secs(60);
+    let started = tokio::time::Instant::now();
+    let mut next_notice = SLOW_NOTICE;
     let mut last = None;
     loop {
         let report = rm.app(app_id).await.map_err(|e| e.to_string())?;
+        if started.elapsed() >= next_notice {
+            let _ = writeln!(
+                out,
+                "Deployment took more than {} seconds; check that the cluster has the requested \
+                 resources free (spindle yarn-session -q) and that queue {} can start it",
+                next_notice.as_secs(),
+                report.queue
+            );
+            next_notice += SLOW_NOTICE;
+        }
         let now = (
             report.state.clone(),
             report.queue.clone(),
