@@ -695,3 +695,23 @@ async fn without_a_namenode_address_deploying_says_what_to_set_and_query_still_w
     assert!(h.fake.lock().unwrap().log.is_empty());
     session::query(&env, &mut Vec::new()).await.unwrap();
 }
+
+#[tokio::test]
+async fn attaching_names_the_am_and_refuses_an_ended_application() {
+    let h = harness().await;
+    session::deploy(&args(|_| {}), &h.env, &mut Vec::new())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    session::attach(&h.env, APP_ID, &mut out).await.unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("JobManager Web Interface: http://"), "{out}");
+    session::stop(None, &h.env, &mut Vec::new()).await.unwrap();
+    let e = session::attach(&h.env, APP_ID, &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert!(
+        e.contains("does not run anymore") && e.contains("FINISHED"),
+        "{e}"
+    );
+}

@@ -78,7 +78,7 @@ async fn yarn_session(args: YarnSessionArgs) -> Result<(), String> {
     }
     let app_id = match &args.application_id {
         Some(id) => {
-            let _ = writeln!(out, "Attaching to session {id}");
+            session::attach(&env, id, &mut out).await?;
             id.clone()
         }
         None => {

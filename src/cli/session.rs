@@ -590,6 +590,23 @@ async fn wait_until_running(
     }
 }
 
+/// Checks that `app_id` still runs before attaching to it, and prints where its AM is.
+pub async fn attach(env: &Environment, app_id: &str, out: &mut dyn Write) -> Result<(), String> {
+    let report = env.rm()?.app(app_id).await.map_err(|e| e.to_string())?;
+    if FINAL_APP_STATES.contains(&report.state.as_str()) {
+        return Err(format!(
+            "the YARN application {app_id} does not run anymore ({} with final status {}); start a \
+             new session",
+            report.state, report.final_status
+        ));
+    }
+    let _ = writeln!(out, "Attached to {app_id} ({})", report.state);
+    if let Some(a) = am_web_address(&report) {
+        let _ = writeln!(out, "JobManager Web Interface: {a}");
+    }
+    Ok(())
+}
+
 /// Watches a running session, printing state changes until it ends.
 pub async fn watch(
     env: &Environment,
