@@ -4,7 +4,9 @@
 //! - [`args`]: the flags, and the rewriting of Flink's multi-letter short options;
 //! - [`checks`]: what is verified before anything is submitted;
 //! - [`session`]: staging, submission, progress, `-q` and `--stop`;
-//! - [`properties`]: the per-user file remembering the last session;
+//! - [`properties`]: the per-user file remembering the last session (mode 0600: it holds the
+//!   session's secret, which `--stop` needs to ask the ApplicationMaster to shut down);
+//! - [`embedded`]: the background mini-yarn used when no Hadoop configuration is given;
 //! - [`contract`]: the names the ApplicationMaster reads (secret alias, staged files, environment).
 
 pub mod args;
