@@ -375,6 +375,17 @@ pub fn submission_context(
         }
     }
     let attempts = whole(conf, "yarn.application-attempts", 1)?;
+    if attempts < 1 {
+        return Err("yarn.application-attempts must be at least 1".to_owned());
+    }
+    // With more than one attempt a restarted AM takes over the running TaskExecutors (they find it
+    // again through the app report), so YARN must keep their containers, as Flink does with HA.
+    let restartable = attempts > 1;
+    let validity = whole(
+        conf,
+        "yarn.application-attempt-failures-validity-interval",
+        10_000,
+    )?;
     let priority = whole(conf, "yarn.application.priority", -1)?;
     let secret_b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret.expose());
     Ok(ApplicationSubmissionContext {
@@ -409,6 +420,8 @@ pub fn submission_context(
             .raw("yarn.application.type")
             .unwrap_or(DEFAULT_APPLICATION_TYPE)
             .to_owned(),
+        keep_containers_across_application_attempts: restartable,
+        attempt_failures_validity_interval: restartable.then_some(validity),
         ..Default::default()
     })
 }
@@ -789,5 +802,145 @@ async fn wait_final(
             return Ok(report);
         }
         tokio::time::sleep(poll).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staged() -> Staged {
+        let file = |name: &str| StagedFile {
+            uri: format!("hdfs://nn:8020/user/a/.spindle/app/{name}"),
+            size: 10,
+            timestamp: 20,
+        };
+        Staged {
+            dir: "/user/a/.spindle/app".into(),
+            binary: file("spindle"),
+            conf: file("spindle-conf.yaml"),
+            ship: Vec::new(),
+        }
+    }
+
+    fn env() -> Environment {
+        Environment {
+            rm_web: vec!["http://rm:8088".into()],
+            webhdfs: vec!["http://nn:9870".into()],
+            default_fs: Some("hdfs://nn:8020".into()),
+            user: "a".into(),
+            binary: PathBuf::from("/bin/true"),
+            properties_path: PathBuf::from("/nonexistent"),
+            poll_interval: Duration::from_millis(1),
+        }
+    }
+
+    fn context(pairs: &[(&str, &str)]) -> Result<ApplicationSubmissionContext, String> {
+        let conf = Configuration::from_pairs(pairs.iter().copied());
+        let spec = cluster_spec(&conf)?;
+        submission_context(
+            "application_1_0001",
+            &conf,
+            &spec,
+            &staged(),
+            &Secret::generate(),
+            &env(),
+        )
+    }
+
+    #[test]
+    fn one_attempt_by_default_and_kept_containers_when_the_am_may_restart() {
+        let c = context(&[]).unwrap();
+        assert_eq!(c.max_app_attempts, Some(1));
+        assert!(!c.keep_containers_across_application_attempts);
+        assert_eq!(c.attempt_failures_validity_interval, None);
+        let c = context(&[("yarn.application-attempts", "3")]).unwrap();
+        assert_eq!(c.max_app_attempts, Some(3));
+        assert!(c.keep_containers_across_application_attempts);
+        assert_eq!(c.attempt_failures_validity_interval, Some(10_000));
+        assert!(context(&[("yarn.application-attempts", "0")]).is_err());
+    }
+
+    #[test]
+    fn names_resources_priority_and_am_environment_come_from_the_configuration() {
+        let c = context(&[
+            ("yarn.application.name", "n"),
+            ("yarn.application.type", "Apache Flink"),
+            ("yarn.application.priority", "5"),
+            ("jobmanager.memory.process.size", "1g"),
+            ("yarn.appmaster.vcores", "2"),
+            ("containerized.master.env.EXTRA", "x"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.application_name.as_str(), c.application_type.as_str()),
+            ("n", "Apache Flink")
+        );
+        assert_eq!(c.priority, Some(5));
+        assert_eq!((c.resource.memory, c.resource.v_cores), (1024, 2));
+        assert_eq!(
+            c.am_container_spec
+                .environment
+                .get("EXTRA")
+                .map(String::as_str),
+            Some("x")
+        );
+        let defaults = context(&[]).unwrap();
+        assert_eq!(defaults.priority, None);
+        assert_eq!(defaults.queue, None);
+    }
+
+    #[test]
+    fn cluster_spec_defaults_and_bad_values() {
+        let spec = cluster_spec(&Configuration::new()).unwrap();
+        assert_eq!(
+            (
+                spec.jobmanager_mb,
+                spec.taskmanager_mb,
+                spec.slots,
+                spec.taskmanager_vcores
+            ),
+            (DEFAULT_JOBMANAGER_MB, 1728, 1, 1)
+        );
+        let spec = cluster_spec(&Configuration::from_pairs([
+            ("taskmanager.numberOfTaskSlots", "4"),
+            ("yarn.containers.vcores", "-1"),
+        ]))
+        .unwrap();
+        assert_eq!(spec.taskmanager_vcores, 4);
+        let e = cluster_spec(&Configuration::from_pairs([(
+            "taskmanager.numberOfTaskSlots",
+            "0",
+        )]))
+        .unwrap_err();
+        assert!(e.contains("at least 1"), "{e}");
+        let e = cluster_spec(&Configuration::from_pairs([(
+            "jobmanager.memory.process.size",
+            "lots",
+        )]))
+        .unwrap_err();
+        assert!(e.contains("jobmanager.memory.process.size"), "{e}");
+    }
+
+    #[test]
+    fn ship_list_walks_folders_and_refuses_clashing_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("lib");
+        std::fs::create_dir_all(d.join("inner")).unwrap();
+        std::fs::write(d.join("b.txt"), b"b").unwrap();
+        std::fs::write(d.join("inner/a.txt"), b"a").unwrap();
+        let f = dir.path().join("top.txt");
+        std::fs::write(&f, b"t").unwrap();
+        let list = ship_list(&[d.clone(), f.clone()]).unwrap();
+        let links: Vec<&str> = list.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(links, ["lib/b.txt", "lib/inner/a.txt", "top.txt"]);
+        assert!(
+            ship_list(&[f.clone(), f])
+                .unwrap_err()
+                .contains("both land")
+        );
+        let bad = dir.path().join("spindle-conf.yaml");
+        std::fs::write(&bad, b"x").unwrap();
+        assert!(ship_list(&[bad]).unwrap_err().contains("rename"));
     }
 }
