@@ -1,5 +1,6 @@
 //! The spindle runtime: Flink-style resource management on YARN.
 
+pub mod cli;
 pub mod config;
 pub mod jobmanager;
 pub mod resource_manager;

@@ -24,6 +24,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Starts a session cluster on YARN (or attaches to, queries or stops one), with Flink's flags.
+    YarnSession(spindle::cli::args::YarnSessionArgs),
     /// The ApplicationMaster of a session (started by YARN in the AM container).
     Jobmanager(JobManagerOptions),
     /// A TaskExecutor (started by the ApplicationMaster in a worker container).
@@ -54,8 +56,11 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Flink's multi-letter short flags (-tm, -jm, -qu, ...) become long ones before clap sees them.
+    let argv = spindle::cli::args::rewrite_flink_short_flags(std::env::args_os());
+    let cli = Cli::parse_from(argv);
     match cli.command {
+        Command::YarnSession(args) => spindle::cli::run_yarn_session(args),
         Command::Jobmanager(options) => {
             init_logging();
             runtime().block_on(spindle::jobmanager::run(options))
