@@ -41,7 +41,6 @@ fn line_after<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs mini-yarn's WebHDFS to take request bodies over 2 MB (axum's default body limit)"]
 async fn detached_session_brings_up_two_taskexecutors_and_stop_finishes_it() {
     let tmp = tempfile::tempdir().unwrap();
     let deployed = spindle(

@@ -64,12 +64,17 @@ fn io_error(e: std::io::Error) -> Response {
     )
 }
 
+/// The largest file one CREATE may carry (staged binaries and jars are tens of MB; axum's default is
+/// 2 MB).
+const MAX_CREATE_BYTES: usize = 1 << 30;
+
 /// The WebHDFS routes.
 pub fn router(state: Arc<HdfsState>) -> axum::Router {
     axum::Router::new()
         .route("/webhdfs/v1", axum::routing::any(root_op))
         .route("/webhdfs/v1/", axum::routing::any(root_op))
         .route("/webhdfs/v1/{*path}", axum::routing::any(op))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_CREATE_BYTES))
         .with_state(state)
 }
 
