@@ -22,12 +22,42 @@ use std::process::ExitCode;
 use args::YarnSessionArgs;
 use session::Environment;
 
-/// The submitting user: `HADOOP_USER_NAME` (as Hadoop clients honour it), else `USER`, else `LOGNAME`.
+/// The submitting user: `HADOOP_USER_NAME` (as Hadoop clients honour it), else `USER`, else
+/// `LOGNAME`, else the name of the process's user in the password database (as Hadoop's
+/// `UserGroupInformation` falls back to the OS login).
 pub fn current_user() -> Result<String, String> {
     ["HADOOP_USER_NAME", "USER", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .or_else(os_user_name)
         .ok_or_else(|| "cannot tell who you are: set USER (or HADOOP_USER_NAME)".to_owned())
+}
+
+/// The login name of the process's real user, from the password database.
+fn os_user_name() -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero passwd is a valid out-parameter; getpwuid_r writes into it and `buf` only.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call and `buf.len()` is the buffer's true size.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            libc::getuid(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: on success pw_name points at a NUL-terminated string inside `buf`.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    name.to_str()
+        .ok()
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
 }
 
 /// Whether a Hadoop configuration folder is named in the environment.
@@ -108,5 +138,21 @@ async fn yarn_session(args: YarnSessionArgs) -> Result<(), String> {
             let _ = writeln!(out, "Stopping the session {app_id}");
             session::stop(Some(&app_id), &env, &mut out).await.map(|_| ())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_os_user_is_found_without_environment_variables() {
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        let name = super::os_user_name().expect("the process's user is in the password database");
+        let line = std::fs::read_to_string("/etc/passwd")
+            .unwrap()
+            .lines()
+            .find(|l| l.split(':').nth(2) == Some(&uid.to_string()))
+            .map(|l| l.split(':').next().unwrap().to_owned());
+        assert_eq!(Some(name), line);
     }
 }
