@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "spindle", version, about = "Flink-style resource management on Apache Hadoop YARN")]
+#[command(
+    name = "spindle",
+    version,
+    about = "Flink-style resource management on Apache Hadoop YARN"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
