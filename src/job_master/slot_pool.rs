@@ -64,7 +64,7 @@ impl SlotPool {
     /// Drops every requirement at once (the job ended); declared at the next due time.
     pub fn clear_requirements(&mut self, now: Timestamp) {
         self.required.clear();
-        self.declare_at.get_or_insert(now);
+        self.declare_at = Some(now);
     }
 
     /// The current requirements.
