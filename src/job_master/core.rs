@@ -167,6 +167,7 @@ pub struct JobMasterCore {
     maybe_idle: Vec<u32>,
     // Interned TaskExecutor ids for `last_slot`.
     workers: Vec<WorkerId>,
+    worker_index: BTreeMap<WorkerId, u32>,
 }
 
 impl JobMasterCore {
@@ -206,6 +207,7 @@ impl JobMasterCore {
             waiting_keys: BTreeSet::new(),
             maybe_idle: Vec::new(),
             workers: Vec::new(),
+            worker_index: BTreeMap::new(),
             graph,
         }
     }
@@ -557,13 +559,15 @@ impl JobMasterCore {
             return;
         };
         let worker = slot.worker.clone();
-        let worker_index = match self.workers.iter().position(|w| *w == worker) {
-            Some(i) => i,
+        let worker_index = match self.worker_index.get(&worker) {
+            Some(&i) => i,
             None => {
                 self.workers.push(worker.clone());
-                self.workers.len() - 1
+                let i = self.workers.len() as u32 - 1;
+                self.worker_index.insert(worker.clone(), i);
+                i
             }
-        } as u32;
+        };
         self.last_slot[s] = Some((allocation, worker_index));
         self.state[s] = ExecutionState::Deploying;
         let task = TaskDeployment {
