@@ -26,6 +26,7 @@ fn jm(yaml: &str, restart: RestartStrategy) -> JobMasterCore {
         JobMasterConfig {
             restart_strategy: restart,
             declare_interval: Duration::from_millis(20),
+            slot_request_timeout: Duration::from_secs(60),
         },
         Timestamp(0),
     )
@@ -369,6 +370,39 @@ vertices:
         Timestamp(41),
     );
     assert_eq!(core.status(), JobStatus::Finished);
+}
+
+#[test]
+fn slots_that_never_come_fail_the_job_after_the_slot_request_timeout() {
+    let mut s = Simulation::new(
+        jm(BLOCKING, fixed(1)),
+        SimConfig {
+            // Workers take far longer to start than slot.request.timeout (60 s).
+            worker_start_ms: 10_000_000,
+            ..SimConfig::default()
+        },
+        Box::new(|_| TaskOutcome::finish_after(10)),
+    );
+    assert_eq!(s.run(1_000_000), JobStatus::Failed);
+    let (at, _, error) = s.log.terminated.clone().unwrap();
+    // First timeout at 60 s, restart after 100 ms, second timeout 60 s later: no restart left.
+    assert_eq!(at, 120_000);
+    assert!(error.unwrap().contains("slot.request.timeout (60000 ms)"));
+    assert!(s.log.deployments.is_empty());
+    assert_eq!(s.log.declarations.last().unwrap().1, 0);
+}
+
+#[test]
+fn not_enough_resources_fails_the_waiting_subtasks() {
+    let mut core = jm(BLOCKING, RestartStrategy::None);
+    core.start(Timestamp(0));
+    core.not_enough_resources(0, Timestamp(30));
+    assert_eq!(core.status(), JobStatus::Failed);
+    assert!(
+        core.error()
+            .unwrap()
+            .contains("NoResourceAvailableException")
+    );
 }
 
 #[test]

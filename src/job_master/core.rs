@@ -27,7 +27,7 @@ use serde::Serialize;
 use super::graph::ExecutionGraph;
 use super::restart::{RestartBackoff, RestartStrategy};
 use super::slot_pool::{PhysicalSlot, SlotPool};
-use crate::config::{ConfigError, Configuration, job_options};
+use crate::config::{self, ConfigError, Configuration, job_options};
 use crate::jobspec::JobSpec;
 use crate::resource_manager::types::{
     AllocationId, JobId, JobStatus, ResourceProfile, Resources, Timestamp, WorkerId,
@@ -41,6 +41,8 @@ pub struct JobMasterConfig {
     pub restart_strategy: RestartStrategy,
     /// `slot.request.max-interval`.
     pub declare_interval: Duration,
+    /// `slot.request.timeout`: how long subtasks may wait for slots before their regions fail.
+    pub slot_request_timeout: Duration,
 }
 
 impl JobMasterConfig {
@@ -49,6 +51,7 @@ impl JobMasterConfig {
         Ok(JobMasterConfig {
             restart_strategy: RestartStrategy::from_configuration(conf)?,
             declare_interval: conf.get(&job_options::SLOT_REQUEST_MAX_INTERVAL)?,
+            slot_request_timeout: conf.get(&config::SLOT_REQUEST_TIMEOUT)?,
         })
     }
 }
@@ -58,6 +61,7 @@ impl Default for JobMasterConfig {
         JobMasterConfig {
             restart_strategy: RestartStrategy::default(),
             declare_interval: Duration::from_millis(20),
+            slot_request_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -164,6 +168,9 @@ pub struct JobMasterCore {
     holding: Vec<bool>,
     key_slot: Vec<Option<AllocationId>>,
     waiting_keys: BTreeSet<u32>,
+    /// Since when some shared slot has waited without any slot arriving.
+    waiting_since: Option<Timestamp>,
+    slot_request_timeout: Duration,
     maybe_idle: Vec<u32>,
     // Interned TaskExecutor ids for `last_slot`.
     workers: Vec<WorkerId>,
@@ -205,6 +212,8 @@ impl JobMasterCore {
             holding: vec![false; n],
             key_slot: vec![None; graph.keys as usize],
             waiting_keys: BTreeSet::new(),
+            waiting_since: None,
+            slot_request_timeout: config.slot_request_timeout,
             maybe_idle: Vec::new(),
             workers: Vec::new(),
             worker_index: BTreeMap::new(),
@@ -297,6 +306,7 @@ impl JobMasterCore {
                 },
             );
             accepted.push(offer.allocation);
+            self.waiting_since = Some(now);
             self.deploy_key(key);
         }
         self.settle(now);
@@ -383,17 +393,42 @@ impl JobMasterCore {
         }
     }
 
+    /// The ResourceManager cannot fulfil the job's requirements (Flink's
+    /// `notifyNotEnoughResourcesAvailable`): the subtasks waiting for slots fail now.
+    pub fn not_enough_resources(&mut self, acquired: u32, now: Timestamp) {
+        self.fail_waiting(
+            format!("NoResourceAvailableException: the ResourceManager cannot provide the slots the job requires ({acquired} acquired)"),
+            now,
+        );
+        self.settle(now);
+    }
+
     /// The earliest time [`Self::poll`] has work to do.
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        let restart = self.regions.iter().filter_map(|r| r.restart_at).min();
+        let restart = self
+            .regions
+            .iter()
+            .filter_map(|r| r.restart_at)
+            .chain(self.slot_timeout_at())
+            .min();
         match (restart, self.pool.next_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
-    /// Runs what is due: region restarts after their backoff, and requirement declarations.
+    /// Runs what is due: region restarts after their backoff, the slot request timeout, and
+    /// requirement declarations.
     pub fn poll(&mut self, now: Timestamp) {
+        if self.slot_timeout_at().is_some_and(|t| t <= now) {
+            self.fail_waiting(
+                format!(
+                    "NoResourceAvailableException: could not acquire the required slots within slot.request.timeout ({} ms)",
+                    self.slot_request_timeout.as_millis()
+                ),
+                now,
+            );
+        }
         if self.status == JobStatus::Running {
             for r in 0..self.regions.len() {
                 if self.regions[r].restart_at.is_some_and(|t| t <= now) {
@@ -407,9 +442,41 @@ impl JobMasterCore {
 
     // -----------------------------------------------------------------------------------------
 
+    fn slot_timeout_at(&self) -> Option<Timestamp> {
+        (self.status == JobStatus::Running)
+            .then_some(self.waiting_since?.after(self.slot_request_timeout))
+    }
+
+    /// Fails the subtasks waiting for a slot (one failure event).
+    fn fail_waiting(&mut self, cause: String, now: Timestamp) {
+        let mut waiting = Vec::new();
+        for &key in &self.waiting_keys {
+            let (g, index) = self.graph.key_parts(key);
+            for &v in &self.graph.groups[g as usize].vertices {
+                let vx = &self.graph.vertices[v as usize];
+                let s = (vx.first + index) as usize;
+                if vx.parallelism > index
+                    && self.state[s] == ExecutionState::Scheduled
+                    && self.regions[vx.region as usize].restart_at.is_none()
+                {
+                    waiting.push(s);
+                }
+            }
+        }
+        self.waiting_since = Some(now);
+        if !waiting.is_empty() {
+            self.fail_executions(&waiting, cause, now);
+        }
+    }
+
     /// After every input: free idle shared slots, complete a terminal transition, and declare
     /// requirements when due.
     fn settle(&mut self, now: Timestamp) {
+        if self.waiting_keys.is_empty() {
+            self.waiting_since = None;
+        } else {
+            self.waiting_since.get_or_insert(now);
+        }
         for key in std::mem::take(&mut self.maybe_idle) {
             if self.key_users[key as usize] == 0
                 && let Some(allocation) = self.key_slot[key as usize].take()
