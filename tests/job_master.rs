@@ -406,6 +406,27 @@ fn not_enough_resources_fails_the_waiting_subtasks() {
 }
 
 #[test]
+fn wire_offers_convert_with_decimal_allocation_ids() {
+    let wire = spindle::rpc::messages::SlotOffer {
+        allocation_id: "42".into(),
+        slot_index: 3,
+        resources: spindle::rpc::messages::Resources::new(500, 1 << 20),
+    };
+    assert_eq!(
+        SlotOffer::from_rpc(&wire),
+        Some(SlotOffer {
+            allocation: AllocationId(42),
+            resources: Resources::new(500, 1 << 20)
+        })
+    );
+    let garbage = spindle::rpc::messages::SlotOffer {
+        allocation_id: "x42".into(),
+        ..wire
+    };
+    assert_eq!(SlotOffer::from_rpc(&garbage), None);
+}
+
+#[test]
 fn the_summary_has_flinks_job_shape() {
     let mut s = sim(ABC, fixed(0), |_| TaskOutcome::finish_after(100));
     s.run(60_000);

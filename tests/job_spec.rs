@@ -156,6 +156,16 @@ fn parallelism_below_one() {
     assert!(message.contains("at least 1"), "{message}");
     let (line, _) = only("name: j\nvertices:\n  - {name: a, parallelism: -1, command: [x]}\n");
     assert_eq!(line, 3);
+    let (line, message) =
+        only("name: j\nvertices:\n  - {name: a, parallelism: 4000000000, command: [x]}\n");
+    assert_eq!(line, 3);
+    assert!(message.contains("the most is 32768"), "{message}");
+    let many: String = (0..40)
+        .map(|i| format!("  - {{name: v{i}, parallelism: 30000, command: [x]}}\n"))
+        .collect();
+    let (line, message) = only(&format!("name: j\nvertices:\n{many}"));
+    assert_eq!(line, 0);
+    assert!(message.contains("1200000 subtasks"), "{message}");
 }
 
 #[test]

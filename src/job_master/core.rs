@@ -75,6 +75,24 @@ pub struct SlotOffer {
     pub resources: Resources,
 }
 
+impl SlotOffer {
+    /// A wire offer, whose allocation id is the decimal form [`Command::Deploy`] uses; `None`
+    /// for an id that is not one.
+    pub fn from_rpc(offer: &messages::SlotOffer) -> Option<SlotOffer> {
+        let r = &offer.resources;
+        Some(SlotOffer {
+            allocation: AllocationId(offer.allocation_id.0.parse().ok()?),
+            resources: Resources {
+                cpu_millis: r.cpu_millis,
+                task_heap: r.task_heap,
+                task_off_heap: r.task_off_heap,
+                managed: r.managed,
+                network: r.network,
+            },
+        })
+    }
+}
+
 /// What the JobMaster asks of the world.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {

@@ -17,6 +17,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::resource_manager::types::{ResourceProfile, Resources};
 
+/// The largest parallelism of a vertex (Flink's upper bound for max parallelism, 2^15).
+pub const MAX_PARALLELISM: u32 = 1 << 15;
+
+/// The most subtasks a job may have in total.
+pub const MAX_SUBTASKS: u64 = 1_000_000;
+
 /// The sharing group of vertices that name none (Flink's `"default"`).
 pub const DEFAULT_SLOT_SHARING_GROUP: &str = "default";
 
@@ -74,7 +80,10 @@ pub struct VertexResources {
 impl VertexResources {
     /// As slot resources: CPU in milli-cores, memory as task heap.
     pub fn to_resources(self) -> Resources {
-        Resources::new((self.cpu * 1000.0).round() as u64, self.memory_mb << 20)
+        Resources::new(
+            (self.cpu * 1000.0).round() as u64,
+            self.memory_mb.saturating_mul(1 << 20),
+        )
     }
 }
 
@@ -244,6 +253,15 @@ impl JobSpec {
                     ),
                 );
             }
+            if v.parallelism > MAX_PARALLELISM {
+                err(
+                    at,
+                    format!(
+                        "vertex '{}' has parallelism {}; the most is {MAX_PARALLELISM}",
+                        v.name, v.parallelism
+                    ),
+                );
+            }
             if v.command.first().is_none_or(|c| c.is_empty()) {
                 err(
                     at,
@@ -277,6 +295,18 @@ impl JobSpec {
                     ),
                 );
             }
+        }
+        // Vertices over the per-vertex limit are reported above; count them at the limit.
+        let subtasks: u64 = self
+            .vertices
+            .iter()
+            .map(|v| u64::from(v.parallelism.min(MAX_PARALLELISM)))
+            .sum();
+        if subtasks > MAX_SUBTASKS {
+            err(
+                None,
+                format!("the job has {subtasks} subtasks in all; the most is {MAX_SUBTASKS}"),
+            );
         }
         let mut groups: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
         for v in &self.vertices {
