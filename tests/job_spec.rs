@@ -268,3 +268,28 @@ fn the_shipped_examples_are_valid() {
     }
     assert!(count >= 2, "examples/ holds {count} specs");
 }
+
+const VALID: &str = "name: j
+vertices:
+  - {name: a, parallelism: 2, command: [x]}
+  - name: b
+    parallelism: 2
+    command: [sh, -c, 'echo é']
+edges:
+  - {from: a, to: b, distribution: forward}
+";
+
+proptest::proptest! {
+    /// Garbage never panics the parser or the locator: a valid spec with random text spliced in
+    /// is either accepted or refused with errors.
+    #[test]
+    fn mangled_specs_never_panic(at in 0usize..VALID.len(), junk in "[ -~é\\n\\t{}\\[\\],:\"'#-]{0,20}") {
+        let mut text = VALID.to_owned();
+        let at = (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        text.insert_str(at, &junk);
+        match JobSpec::parse(&text) {
+            Ok(spec) => proptest::prop_assert!(!spec.vertices.is_empty()),
+            Err(e) => proptest::prop_assert!(!e.errors.is_empty()),
+        }
+    }
+}
