@@ -490,12 +490,13 @@ fn dag() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
     #[test]
     fn any_valid_dag_finishes_every_task_exactly_once_per_attempt(
         yaml in dag(),
         durations in proptest::collection::vec(1u64..500, 64),
         fail_first in proptest::option::of(0usize..64),
+        kill_at in proptest::option::of(500u64..3000),
     ) {
         let mut counter = 0usize;
         let mut s = sim(&yaml, fixed(2), move |t| {
@@ -507,6 +508,10 @@ proptest! {
                 TaskOutcome::finish_after(d)
             }
         });
+        if let Some(at) = kill_at {
+            s.kill_worker_at(at, "te-1");
+        }
+        // At most two failure events (an injected failure and a lost worker): fixed(2) suffices.
         prop_assert_eq!(s.run(10_000_000), JobStatus::Finished, "{}", yaml);
         prop_assert!(s.unfinished_or_duplicated().is_empty(), "{:?}", s.unfinished_or_duplicated());
         prop_assert!(s.log.violations.is_empty(), "{:?}", s.log.violations);
