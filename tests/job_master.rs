@@ -8,7 +8,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 use spindle::job_master::simulation::{SimConfig, Simulation, TaskOutcome};
 use spindle::job_master::{
-    Command, ExecutionState, JobMasterConfig, JobMasterCore, RestartStrategy, SlotOffer,
+    Command, ExecutionState, JobMasterConfig, JobMasterCore, JobOverview, RestartStrategy,
+    SlotOffer,
 };
 use spindle::jobspec::JobSpec;
 use spindle::resource_manager::types::{
@@ -443,6 +444,11 @@ fn the_summary_has_flinks_job_shape() {
     assert_eq!(sub["attempt"], 0);
     assert!(sub["taskmanager-id"].as_str().unwrap().starts_with("te-"));
     assert!(sub["allocation-id"].is_string());
+    let overview =
+        serde_json::to_value(JobOverview::from(&s.jm.details(Timestamp(s.now())))).unwrap();
+    assert_eq!(overview["tasks"]["FINISHED"], 11);
+    assert_eq!(overview["name"], "abc");
+    assert!(overview["end-time"].is_u64());
 }
 
 /// A random DAG: vertex i may consume from any earlier vertex.

@@ -17,4 +17,4 @@ pub mod summary;
 pub use self::core::{Command, ExecutionState, JobMasterConfig, JobMasterCore, SlotOffer};
 pub use graph::ExecutionGraph;
 pub use restart::{RestartBackoff, RestartStrategy};
-pub use summary::JobDetails;
+pub use summary::{JobDetails, JobOverview};

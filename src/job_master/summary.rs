@@ -1,6 +1,7 @@
 //! The per-job summary a REST API serves, in the shape of Flink's `/jobs/{id}` (job id, name,
 //! state, times, vertices with status and parallelism), with each vertex's subtasks (their state,
-//! attempt, slot and TaskExecutor) as `/jobs/{id}/vertices/{vid}` lists them.
+//! attempt, slot and TaskExecutor) as `/jobs/{id}/vertices/{vid}` lists them, and the job's
+//! entry in `/jobs/overview`.
 
 use std::collections::BTreeMap;
 
@@ -117,6 +118,46 @@ impl VertexDetails {
             status,
             tasks,
             subtasks,
+        }
+    }
+}
+
+/// A job's entry in Flink's `/jobs/overview`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct JobOverview {
+    /// The job id (32 hex digits).
+    pub jid: String,
+    /// The job's name.
+    pub name: String,
+    /// The job's status.
+    pub state: JobStatus,
+    /// When the JobMaster was created.
+    pub start_time: u64,
+    /// When the job reached a terminal state.
+    pub end_time: Option<u64>,
+    /// Milliseconds from start to end (or to now).
+    pub duration: u64,
+    /// Subtasks per state, over all vertices.
+    pub tasks: BTreeMap<String, u32>,
+}
+
+impl From<&JobDetails> for JobOverview {
+    fn from(d: &JobDetails) -> Self {
+        let mut tasks = BTreeMap::new();
+        for v in &d.vertices {
+            for (state, n) in &v.tasks {
+                *tasks.entry(state.clone()).or_insert(0) += n;
+            }
+        }
+        JobOverview {
+            jid: d.jid.clone(),
+            name: d.name.clone(),
+            state: d.state,
+            start_time: d.start_time,
+            end_time: d.end_time,
+            duration: d.duration,
+            tasks,
         }
     }
 }
