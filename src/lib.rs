@@ -2,7 +2,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod job_master;
 pub mod jobmanager;
+pub mod jobspec;
 pub mod resource_manager;
 pub mod rpc;
 pub mod task_executor;

@@ -5,6 +5,7 @@
 //! (durations such as `30 s` or `5 min`, memory sizes such as `1728m`) follow Flink. Parsing a
 //! `config.yaml` and the command line comes later; this module defines the keys and their meaning.
 
+pub mod job_options;
 mod options;
 mod value;
 
