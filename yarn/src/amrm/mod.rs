@@ -32,6 +32,10 @@ pub use asks::{ANY, AskError, AskTable, ContainerRequest, SchedulerKey};
 /// The RM scheduler protocol's name on the wire.
 pub const PROTOCOL: &str = "org.apache.hadoop.yarn.api.ApplicationMasterProtocolPB";
 
+/// How many times a call lost with its connection is made before the error is returned.
+pub const CALL_ATTEMPTS: u32 = 3;
+const RETRY_DELAY: Duration = Duration::from_millis(200);
+
 /// What went wrong talking to the RM.
 #[derive(Debug, thiserror::Error)]
 pub enum AmRmError {
@@ -208,7 +212,25 @@ impl AmRmClient {
     /// One allocate call: sends changed asks, releases and blacklist changes once, and sorts the
     /// response out. After the RM lost this attempt's registration (RM restart), re-registers and
     /// re-sends the whole ask table, as YARN expects.
+    ///
+    /// A call lost with its connection is sent again (up to [`CALL_ATTEMPTS`] times) with the same
+    /// `responseId`: if the RM had served it, it answers the repeat with the same response, as
+    /// YARN does for a lost allocate, so nothing is allocated twice or lost.
     pub async fn allocate(&mut self, progress: f32) -> Result<Allocation, AmRmError> {
+        let mut attempt = 1;
+        loop {
+            match self.allocate_registered(progress).await {
+                Err(AmRmError::Rpc(e)) if e.is_retriable() && attempt < CALL_ATTEMPTS => {
+                    tracing::warn!("allocate failed ({e}); sending it again");
+                    attempt += 1;
+                    tokio::time::sleep(RETRY_DELAY).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn allocate_registered(&mut self, progress: f32) -> Result<Allocation, AmRmError> {
         match self.allocate_once(progress, false).await {
             Err(AmRmError::Rpc(e))
                 if e.remote_kind() == Some(RemoteErrorKind::ApplicationMasterNotRegistered) =>
