@@ -8,9 +8,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v java >/dev/null || { echo "lane-hadoop-am-on-mini: java not found, skipping" >&2; exit 77; }
 command -v python3 >/dev/null || { echo "lane-hadoop-am-on-mini: python3 not found, skipping" >&2; exit 77; }
-peer="${CONFORMANCE_DIR:-/work/shared/conformance}"
+shared="${SPINDLE_SHARED:-$(pwd)/../shared}"
+peer="$shared/conformance"
 [ -x "$peer/build.sh" ] || { echo "lane-hadoop-am-on-mini: no conformance peer at $peer, skipping" >&2; exit 77; }
-CP="$("$peer/build.sh")"
+CP="$("$peer/build.sh")" || {
+  echo "##################################################################" >&2
+  echo "SKIPPED: could not fetch or build the Hadoop peer's jars; the lane  " >&2
+  echo "'Hadoop's own AM on mini-yarn' did NOT run (see the messages above)" >&2
+  echo "##################################################################" >&2
+  exit 77
+}
 cargo build -q --bin spindle
 work="$(mktemp -d)"
 journal="$work/journal.jsonl"
