@@ -1,0 +1,63 @@
+//! `spindle yarn-session --stop` leaves nothing behind: the application is FINISHED with
+//! SUCCEEDED in the RM's report, every container the journal saw launched has completed and no
+//! process of any of them is alive, and the staging folder is gone from the file system.
+
+mod session_common;
+
+use session_common::{Mini, container_processes, containers, poll, poll_journal};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_finishes_the_application_and_leaves_no_container_or_staging_behind() {
+    let mini = Mini::start(&[]);
+    let (app, web) = mini.deploy(&["-d", "-s", "2", "-Dslotmanager.number-of-slots.min=4"]);
+    let http = reqwest::Client::new();
+    let overview = poll(&http, &format!("{web}/overview"), |v| {
+        v["taskmanagers"] == 2
+    })
+    .await;
+    assert_eq!(overview["taskmanagers"], 2, "{overview}");
+    let staging = mini.staging(&app);
+    assert!(staging.join("spindle").is_file(), "{}", staging.display());
+    let launched = containers(&mini.journal(), &app, "container_launched");
+    assert_eq!(launched.len(), 3);
+    for c in &launched {
+        assert!(
+            !container_processes(c).is_empty(),
+            "the check sees {c}'s processes while it runs"
+        );
+    }
+
+    let report = session_common::stop(&mini, &http, &app).await;
+    assert_eq!(report["app"]["state"], "FINISHED", "{report}");
+    assert_eq!(report["app"]["finalStatus"], "SUCCEEDED", "{report}");
+
+    let journal = poll_journal(&mini, |j| {
+        containers(j, &app, "container_completed").len() >= launched.len()
+    })
+    .await;
+    let completed = containers(&journal, &app, "container_completed");
+    for c in &launched {
+        assert!(completed.contains(c), "{c} never completed: {journal:#?}");
+    }
+    // The NodeManagers reap container processes when they report completion; wait for that.
+    for c in &launched {
+        let mut alive = container_processes(c);
+        for _ in 0..300 {
+            if alive.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            alive = container_processes(c);
+        }
+        assert!(alive.is_empty(), "processes of {c} still alive: {alive:?}");
+    }
+    assert!(!staging.exists(), "the staging folder is removed");
+    let apps = session_common::get(&http, &format!("{}/apps", mini.rest_url))
+        .await
+        .unwrap();
+    assert_eq!(
+        apps["apps"]["app"].as_array().map(Vec::len),
+        Some(1),
+        "{apps}"
+    );
+}
