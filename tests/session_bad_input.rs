@@ -99,8 +99,6 @@ async fn bad_input_is_refused_before_anything_is_submitted() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "the client does not apply the TaskManager memory model before submitting: \
-            -tm 256 is submitted and the AM fails at start (src/cli/session.rs cluster_spec)"]
 async fn a_taskmanager_too_small_for_the_memory_model_is_refused_before_submitting() {
     let mini = Mini::start(&[]);
     let err = refused(&mini, &["-d", "-tm", "256"]);

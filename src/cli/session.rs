@@ -153,6 +153,9 @@ pub fn cluster_spec(conf: &Configuration) -> Result<ClusterSpec, String> {
     let tm = conf
         .get(&config::TASK_MANAGER_PROCESS_SIZE)
         .map_err(|e| e.to_string())?;
+    // The ApplicationMaster derives its TaskManagers' memory pools from the same configuration;
+    // a size it cannot split is refused here, before anything is staged or submitted.
+    crate::resource_manager::default_worker_spec(conf).map_err(|e| e.to_string())?;
     // Flink's -1 (and any value below 1) means "as many as slots".
     let vcores = whole(conf, config::YARN_CONTAINERS_VCORES.key, -1)?;
     let am_vcores = whole(conf, "yarn.appmaster.vcores", 1)?;
