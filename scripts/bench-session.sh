@@ -23,7 +23,7 @@ cleanup() { kill -TERM "$mini" 2>/dev/null || true; wait "$mini" 2>/dev/null || 
 trap cleanup EXIT
 for _ in $(seq 1 100); do [ -s "$work/mini.out" ] && break; sleep 0.1; done
 python3 - "$bin" "$work" "$RUNS" "$TM_MEMORY" $SIZES <<'PY'
-import glob, json, os, shutil, statistics, subprocess, sys, time, urllib.request
+import json, os, statistics, subprocess, sys, time, urllib.request
 binary, work, runs, tm = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 sizes = [int(n) for n in sys.argv[5:]]
 env = dict(os.environ, HADOOP_CONF_DIR=os.path.join(work, "conf"), SPINDLE_PROPERTIES_DIR=work,
@@ -101,10 +101,6 @@ for n in sizes:
         stopped = session("--stop", "-id", app)
         if stopped.returncode != 0:
             raise SystemExit(f"bench-session: stop failed:\n{stopped.stdout}\n{stopped.stderr}")
-        # mini-yarn keeps an ended application's localized files (a copy of the binary per
-        # container); drop them so 50-container runs do not fill the disk.
-        for d in glob.glob(f"{work}/cluster/nm-*/local/usercache/*/appcache/{app}"):
-            shutil.rmtree(d, ignore_errors=True)
     print(f"session_deploy tms={n} median_ms={statistics.median(times):.0f} "
           f"runs={','.join(map(str, times))}", flush=True)
     if rss is not None:

@@ -138,6 +138,28 @@ async fn an_am_registers_allocates_runs_a_container_and_finishes() {
         states,
         ["NEW", "SUBMITTED", "ACCEPTED", "RUNNING", "FINISHED"]
     );
+
+    // The finished application's local files go, as on a real NodeManager; its logs stay.
+    let work = c.mini.addresses().work_dir.clone();
+    let app_dirs = move || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&work)
+            .unwrap()
+            .flatten()
+            .filter_map(|nm| std::fs::read_dir(nm.path().join("local/usercache")).ok())
+            .flat_map(|users| users.flatten())
+            .map(|user| user.path().join("appcache").join(&app))
+            .filter(|dir| dir.exists())
+            .collect()
+    };
+    eventually("the application's local files to be deleted", || {
+        let left = app_dirs();
+        async move { left.is_empty().then_some(()) }
+    })
+    .await;
+    assert!(
+        log_file(&c, cid, "stdout").exists(),
+        "container logs are kept"
+    );
     c.mini.shutdown().await;
 }
 

@@ -144,6 +144,8 @@ pub struct Nm {
     containers: BTreeMap<ContainerId, Container>,
     stopped_before_start: HashSet<ContainerId>,
     completed: Vec<Completed>,
+    /// Applications the RM has ended whose local files go once their containers here are done.
+    finished_apps: HashSet<ApplicationId>,
     lost: bool,
     shutting_down: bool,
 }
@@ -168,6 +170,7 @@ pub fn spawn(
         containers: BTreeMap::new(),
         stopped_before_start: HashSet::new(),
         completed: Vec::new(),
+        finished_apps: HashSet::new(),
         lost: false,
         shutting_down: false,
     };
@@ -356,6 +359,7 @@ impl Nm {
         ct.exit_status = status;
         ct.diagnostics = diagnostics.clone();
         ct.pid = None;
+        let app = ct.app;
         if ct.report && !self.lost {
             self.completed.push(Completed {
                 container: c,
@@ -363,6 +367,46 @@ impl Nm {
                 diagnostics,
             });
         }
+        self.clean_up_if_done(app);
+    }
+
+    /// The RM ended `app`: once none of its containers runs here, its local files (work dirs,
+    /// localized resources, token files) are deleted, as a NodeManager does when an application
+    /// finishes. Container logs stay.
+    pub fn application_finished(&mut self, app: ApplicationId) {
+        self.finished_apps.insert(app);
+        self.clean_up_if_done(app);
+    }
+
+    fn clean_up_if_done(&mut self, app: ApplicationId) {
+        if !self.finished_apps.contains(&app)
+            || self
+                .containers
+                .values()
+                .any(|ct| ct.app == app && ct.state != ContainerState::Complete)
+        {
+            return;
+        }
+        self.finished_apps.remove(&app);
+        let users = self
+            .conf
+            .root
+            .join(format!("nm-{}", self.node))
+            .join("local/usercache");
+        // Deleting a tree is slow I/O: it runs beside the actor.
+        tokio::task::spawn_blocking(move || {
+            let Ok(entries) = std::fs::read_dir(&users) else {
+                return;
+            };
+            for user in entries.flatten() {
+                let dir = user.path().join("appcache").join(app.to_string());
+                if dir.exists()
+                    && let Err(e) = std::fs::remove_dir_all(&dir)
+                {
+                    tracing::warn!("could not delete {}: {e}", dir.display());
+                }
+            }
+        });
     }
 
     /// Stops a container; it completes with `status` (−105 when the AM asked, ...). `report` false

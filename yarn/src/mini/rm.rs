@@ -740,6 +740,11 @@ impl Rm {
             .then(|| a.diagnostics.clone())
             .filter(|d| !d.is_empty());
         let id = self.app_id(app);
+        if is_terminal(state) {
+            for n in self.nodes.values() {
+                n.nm.send(move |nm| nm.application_finished(id));
+            }
+        }
         self.journal.write(Event {
             app: Some(id.to_string()),
             state: Some(state.as_str().into()),
