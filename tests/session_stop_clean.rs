@@ -61,3 +61,56 @@ async fn stop_finishes_the_application_and_leaves_no_container_or_staging_behind
         "{apps}"
     );
 }
+
+/// When the session ends by any other way than `--stop` (here: the ApplicationMaster's own
+/// `DELETE /cluster`), the ApplicationMaster deletes the staging folder itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_application_master_removes_the_staging_folder_when_the_session_ends() {
+    let mini = Mini::start(&[]);
+    let (app, web) = mini.deploy(&["-d", "-s", "1", "-Dslotmanager.number-of-slots.min=1"]);
+    let http = reqwest::Client::new();
+    poll(&http, &format!("{web}/overview"), |v| {
+        v["taskmanagers"] == 1
+    })
+    .await;
+    let staging = mini.staging(&app);
+    assert!(staging.join("spindle").is_file(), "{}", staging.display());
+
+    // The secret the client keeps in the properties file signs the request, as `--stop` does.
+    let properties = std::fs::read_to_string(
+        mini.dir
+            .path()
+            .join(format!(".spindle-properties-{}", session_common::USER)),
+    )
+    .unwrap();
+    let secret = properties
+        .lines()
+        .find_map(|l| l.strip_prefix("secret="))
+        .map(|hex| spindle::rpc::Secret::new(hex::decode(hex).unwrap()).unwrap())
+        .expect("the properties file holds the secret");
+    let token = spindle::web::auth::request_token(&secret, "DELETE", "/cluster");
+    let answer = http
+        .delete(format!("{web}/cluster"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{answer:?}");
+
+    let report = poll(&http, &format!("{}/apps/{app}", mini.rest_url), |v| {
+        v["app"]["state"] == "FINISHED"
+    })
+    .await;
+    assert_eq!(report["app"]["finalStatus"], "SUCCEEDED", "{report}");
+    for _ in 0..300 {
+        if !staging.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        !staging.exists(),
+        "the ApplicationMaster removed {}",
+        staging.display()
+    );
+}

@@ -16,7 +16,9 @@
 //! TaskExecutors), and [`ENV_STAGING_DIR`] with [`ENV_WEBHDFS_ADDRESSES`] (what to delete when the
 //! application ends; `--stop` deletes it itself once the application is final).
 
-pub use crate::jobmanager::contract::{ENV_STAGED_BINARY, ENV_STAGED_CONF, render_conf_file};
+pub use crate::jobmanager::contract::{
+    ENV_STAGED_BINARY, ENV_STAGED_CONF, ENV_STAGING_DIR, ENV_WEBHDFS_ADDRESSES, render_conf_file,
+};
 pub use crate::rpc::Secret;
 pub use crate::web::auth::request_token;
 pub use crate::yarn_driver::launch::{BINARY_LINK, CONF_LINK, SECRET_ALIAS, StagedFile};
@@ -24,11 +26,6 @@ use yarn::rest::types::LocalResourceInfo;
 
 /// The shipped files (`-t`), as [`ship_env_value`]; absent when nothing is shipped.
 pub const ENV_STAGED_SHIP: &str = "SPINDLE_STAGED_SHIP";
-/// The HDFS folder holding the staged files (`/user/<user>/.spindle/<appId>`), to delete when the
-/// application ends.
-pub const ENV_STAGING_DIR: &str = "SPINDLE_STAGING_DIR";
-/// The NameNode web addresses (comma-separated `http://host:port`) that reach the staging folder.
-pub const ENV_WEBHDFS_ADDRESSES: &str = "SPINDLE_WEBHDFS_ADDRESSES";
 /// The path of the AM's REST API that shuts the session down (as Flink's `DELETE /cluster`).
 pub const SHUTDOWN_PATH: &str = "/cluster";
 

@@ -28,6 +28,11 @@ pub const ENV_STAGED_BINARY: &str = "SPINDLE_STAGED_BINARY";
 pub const ENV_STAGED_CONF: &str = "SPINDLE_STAGED_CONF";
 /// The AM's configuration file (default: [`CONF_LINK`] in the working directory).
 pub const ENV_CONF_FILE: &str = "SPINDLE_CONF_FILE";
+/// The HDFS folder holding the staged files (`/user/<user>/.spindle/<appId>`); the
+/// ApplicationMaster deletes it when the application ends.
+pub const ENV_STAGING_DIR: &str = "SPINDLE_STAGING_DIR";
+/// The NameNode web addresses (comma-separated `http://host:port`) that reach the staging folder.
+pub const ENV_WEBHDFS_ADDRESSES: &str = "SPINDLE_WEBHDFS_ADDRESSES";
 
 /// A configuration file line that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

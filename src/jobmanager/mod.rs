@@ -149,10 +149,33 @@ async fn run_inner(options: JobManagerOptions) -> Result<(), String> {
     let mut session = Session::start(params).await?;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
-    tokio::select! {
+    let outcome = tokio::select! {
         _ = sigterm.recv() => session.stop("SIGTERM").await,
         _ = tokio::signal::ctrl_c() => session.stop("SIGINT").await,
         outcome = session.wait() => outcome,
+    };
+    remove_staging_dir(env.user.as_deref()).await;
+    outcome
+}
+
+/// Deletes the application's staging folder (named by the client in the environment), as the
+/// application has ended. A failure is logged, not fatal: `spindle yarn-session --stop` deletes
+/// it too.
+async fn remove_staging_dir(user: Option<&str>) {
+    let (Some(dir), Some(addresses)) = (
+        env_var(contract::ENV_STAGING_DIR),
+        env_var(contract::ENV_WEBHDFS_ADDRESSES),
+    ) else {
+        return;
+    };
+    let urls: Vec<&str> = addresses.split(',').map(str::trim).collect();
+    let deleted = match yarn::webhdfs::WebHdfsClient::for_namenodes(&urls, user) {
+        Ok(client) => client.delete(&dir, true).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match deleted {
+        Ok(_) => tracing::info!(%dir, "deleted the staging folder"),
+        Err(e) => tracing::warn!(%dir, "could not delete the staging folder: {e}"),
     }
 }
 
