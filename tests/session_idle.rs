@@ -15,58 +15,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use am_fake_yarn::FakeYarn;
+use am_fake_yarn::{FakeYarn, SilentJobMaster, task_executor};
 use serde_json::Value;
 use spindle::config::Configuration;
 use spindle::jobmanager::{Session, SessionParams};
-use spindle::resource_manager::gateways::JobMasterGateway;
-use spindle::resource_manager::types::{JobId, JobStatus, ResourceProfile, WorkerId};
-use spindle::rpc::{ResourceId, Resources, Secret};
-use spindle::task_executor::TaskExecutorConfig;
+use spindle::resource_manager::types::{JobId, JobStatus, ResourceProfile};
+use spindle::rpc::Secret;
 use spindle::web::auth::request_token;
 use spindle::yarn_driver::StagedFile;
-use yarn::credentials::Credentials;
-use yarn::proto::hadoop::yarn::ContainerLaunchContextProto;
 use yarn::records::Resource;
 
 const SECRET: &[u8] = b"a-session-secret-of-32-bytes-idl";
-
-fn flag<'a>(command: &'a str, name: &str) -> &'a str {
-    let mut words = command.split_whitespace();
-    words.find(|w| *w == name).unwrap();
-    words.next().unwrap()
-}
-
-/// A TaskExecutor as `./spindle taskmanager ...` in the container would start.
-fn task_executor(
-    id: &str,
-    context: &ContainerLaunchContextProto,
-    log_dir: &std::path::Path,
-) -> TaskExecutorConfig {
-    let command = context.command.join(" ");
-    let credentials = Credentials::from_bytes(context.tokens.as_deref().unwrap()).unwrap();
-    let secret = Secret::new(credentials.secret("spindle.secret").unwrap().to_vec()).unwrap();
-    let cpu: f64 = flag(&command, "--cpu-cores").parse().unwrap();
-    let memory_mb: u64 = flag(&command, "--memory-mb").parse().unwrap();
-    TaskExecutorConfig::new(
-        flag(&command, "--am-address"),
-        ResourceId(id.to_owned()),
-        "127.0.0.1",
-        flag(&command, "--slots").parse().unwrap(),
-        Resources::new((cpu * 1000.0).round() as u64, memory_mb << 20),
-        log_dir.join(id),
-        secret,
-    )
-}
-
-struct SilentJobMaster;
-
-impl JobMasterGateway for SilentJobMaster {
-    fn notify_not_enough_resources(&self, _acquired: u32) {}
-    fn disconnect_task_manager(&self, _worker: &WorkerId, _cause: &str) {}
-    fn heartbeat_from_resource_manager(&self) {}
-    fn disconnect_resource_manager(&self, _cause: &str) {}
-}
 
 async fn overview_until(
     http: &reqwest::Client,

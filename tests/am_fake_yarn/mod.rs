@@ -11,7 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prost::Message;
+use spindle::resource_manager::gateways::JobMasterGateway;
+use spindle::resource_manager::types::WorkerId;
+use spindle::rpc::{ResourceId, Resources, Secret};
+use spindle::task_executor::TaskExecutorConfig;
 use yarn::amrm::AmRmClient;
+use yarn::credentials::Credentials;
 use yarn::credentials::{AMRM_TOKEN_KIND, NM_TOKEN_KIND, Token};
 use yarn::ipc::{
     CallContext, Handler, HandlerFuture, InvalidToken, RemoteException, Server, TokenVerifier,
@@ -358,4 +363,43 @@ impl FakeYarn {
         }
         panic!("the fake YARN never saw: {what}");
     }
+}
+
+/// The value after `name` in a command line.
+pub fn flag<'a>(command: &'a str, name: &str) -> &'a str {
+    let mut words = command.split_whitespace();
+    words.find(|w| *w == name).unwrap();
+    words.next().unwrap()
+}
+
+/// A TaskExecutor as `./spindle taskmanager ...` in the container would start.
+pub fn task_executor(
+    id: &str,
+    context: &ContainerLaunchContextProto,
+    log_dir: &std::path::Path,
+) -> TaskExecutorConfig {
+    let command = context.command.join(" ");
+    let credentials = Credentials::from_bytes(context.tokens.as_deref().unwrap()).unwrap();
+    let secret = Secret::new(credentials.secret("spindle.secret").unwrap().to_vec()).unwrap();
+    let cpu: f64 = flag(&command, "--cpu-cores").parse().unwrap();
+    let memory_mb: u64 = flag(&command, "--memory-mb").parse().unwrap();
+    TaskExecutorConfig::new(
+        flag(&command, "--am-address"),
+        ResourceId(id.to_owned()),
+        "127.0.0.1",
+        flag(&command, "--slots").parse().unwrap(),
+        Resources::new((cpu * 1000.0).round() as u64, memory_mb << 20),
+        log_dir.join(id),
+        secret,
+    )
+}
+
+/// A JobMaster that ignores what the ResourceManager tells it.
+pub struct SilentJobMaster;
+
+impl JobMasterGateway for SilentJobMaster {
+    fn notify_not_enough_resources(&self, _acquired: u32) {}
+    fn disconnect_task_manager(&self, _worker: &WorkerId, _cause: &str) {}
+    fn heartbeat_from_resource_manager(&self) {}
+    fn disconnect_resource_manager(&self, _cause: &str) {}
 }
