@@ -60,6 +60,7 @@ async fn session_brings_up_the_minimum_registers_slots_and_stops_cleanly() {
         conf,
         binary: StagedFile::parse("hdfs://nn:8020/s/spindle|100|1").unwrap(),
         staged_conf: StagedFile::parse("hdfs://nn:8020/s/spindle-conf.yaml|10|2").unwrap(),
+        ship: vec![],
     })
     .await
     .unwrap();

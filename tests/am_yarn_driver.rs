@@ -57,6 +57,11 @@ fn launch() -> TaskExecutorLaunch {
         am_address: "am-host:4242".into(),
         secret: Secret::new(b"0123456789abcdef-the-app-secret".to_vec()).unwrap(),
         environment: BTreeMap::from([("RUST_LOG".to_owned(), "info".to_owned())]),
+        ship: vec![(
+            "lib/data.txt".to_owned(),
+            StagedFile::parse("hdfs://nn:8020/user/a/.spindle/app/lib/data.txt|7|1700000000002")
+                .unwrap(),
+        )],
     }
 }
 
@@ -193,8 +198,8 @@ async fn one_priority_per_spec_surplus_never_launched_asks_withdrawn_causes_clas
             .iter()
             .filter_map(|r| r.key.as_deref())
             .collect();
-        assert_eq!(links, ["spindle", "spindle-conf.yaml"]);
-        let binary = context.local_resources[0].value.as_ref().unwrap();
+        assert_eq!(links, ["lib/data.txt", "spindle", "spindle-conf.yaml"]);
+        let binary = context.local_resources[1].value.as_ref().unwrap();
         assert_eq!(
             (binary.size, binary.timestamp),
             (Some(4096), Some(1_700_000_000_001))

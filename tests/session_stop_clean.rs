@@ -62,12 +62,22 @@ async fn stop_finishes_the_application_and_leaves_no_container_or_staging_behind
     );
 }
 
-/// When the session ends by any other way than `--stop` (here: the ApplicationMaster's own
-/// `DELETE /cluster`), the ApplicationMaster deletes the staging folder itself.
+/// Files shipped with `-t` reach the TaskExecutors; when the session ends by any other way than
+/// `--stop` (here: the ApplicationMaster's own `DELETE /cluster`), the ApplicationMaster deletes
+/// the staging folder itself.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_application_master_removes_the_staging_folder_when_the_session_ends() {
     let mini = Mini::start(&[]);
-    let (app, web) = mini.deploy(&["-d", "-s", "1", "-Dslotmanager.number-of-slots.min=1"]);
+    let shipped = mini.dir.path().join("shipped.txt");
+    std::fs::write(&shipped, "shipped with -t\n").unwrap();
+    let (app, web) = mini.deploy(&[
+        "-d",
+        "-s",
+        "1",
+        "-Dslotmanager.number-of-slots.min=1",
+        "-t",
+        shipped.to_str().unwrap(),
+    ]);
     let http = reqwest::Client::new();
     poll(&http, &format!("{web}/overview"), |v| {
         v["taskmanagers"] == 1
@@ -75,6 +85,32 @@ async fn the_application_master_removes_the_staging_folder_when_the_session_ends
     .await;
     let staging = mini.staging(&app);
     assert!(staging.join("spindle").is_file(), "{}", staging.display());
+
+    // The shipped file is localized in the TaskExecutor's container too, under its name.
+    let journal = mini.journal();
+    let am = session_common::am_container(&journal, &app);
+    let te = containers(&journal, &app, "container_launched")
+        .into_iter()
+        .find(|c| *c != am)
+        .expect("a TaskExecutor container");
+    let in_container = std::fs::read_dir(&mini.work_dir)
+        .unwrap()
+        .flatten()
+        .map(|nm| {
+            nm.path()
+                .join("local/usercache")
+                .join(session_common::USER)
+                .join("appcache")
+                .join(&app)
+                .join(&te)
+                .join("shipped.txt")
+        })
+        .find(|p| p.exists())
+        .expect("the shipped file in the TaskExecutor's working directory");
+    assert_eq!(
+        std::fs::read_to_string(in_container).unwrap(),
+        "shipped with -t\n"
+    );
 
     // The secret the client keeps in the properties file signs the request, as `--stop` does.
     let properties = std::fs::read_to_string(

@@ -28,6 +28,9 @@ pub const ENV_STAGED_BINARY: &str = "SPINDLE_STAGED_BINARY";
 pub const ENV_STAGED_CONF: &str = "SPINDLE_STAGED_CONF";
 /// The AM's configuration file (default: [`CONF_LINK`] in the working directory).
 pub const ENV_CONF_FILE: &str = "SPINDLE_CONF_FILE";
+/// The shipped files (`-t`), as [`ship_env_value`]; absent when nothing is shipped. The AM
+/// localizes them in every TaskExecutor container under their link names.
+pub const ENV_STAGED_SHIP: &str = "SPINDLE_STAGED_SHIP";
 /// The HDFS folder holding the staged files (`/user/<user>/.spindle/<appId>`); the
 /// ApplicationMaster deletes it when the application ends.
 pub const ENV_STAGING_DIR: &str = "SPINDLE_STAGING_DIR";
@@ -143,9 +146,52 @@ pub fn render_conf_file(conf: &Configuration) -> String {
         .collect()
 }
 
+/// [`ENV_STAGED_SHIP`]'s value: `link|uri|size|timestamp` entries separated by `;`. Link names
+/// (relative paths in the container's working directory) must not contain `|` or `;`.
+pub fn ship_env_value(files: &[(String, StagedFile)]) -> String {
+    files
+        .iter()
+        .map(|(link, f)| format!("{link}|{f}"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Parses [`ship_env_value`]'s form into link names and files.
+pub fn parse_ship_env_value(value: &str) -> Result<Vec<(String, StagedFile)>, String> {
+    value
+        .split(';')
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let (link, file) = entry
+                .split_once('|')
+                .ok_or_else(|| format!("expected link|uri|size|timestamp, got {entry:?}"))?;
+            let file = StagedFile::parse(file).map_err(|e| e.to_string())?;
+            Ok((link.to_owned(), file))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shipped_files_round_trip_through_their_env_value() {
+        let f = StagedFile {
+            uri: "hdfs://nn:8020/user/a/.spindle/application_1_0001/lib/a.txt".into(),
+            size: 12345,
+            timestamp: 1_700_000_000_123,
+        };
+        let ship = vec![("lib/a.txt".to_owned(), f.clone()), ("b".to_owned(), f)];
+        let value = ship_env_value(&ship);
+        assert_eq!(
+            value.split(';').next().unwrap(),
+            "lib/a.txt|hdfs://nn:8020/user/a/.spindle/application_1_0001/lib/a.txt|12345|1700000000123"
+        );
+        assert_eq!(parse_ship_env_value(&value).unwrap(), ship);
+        assert!(parse_ship_env_value("no-separator").is_err());
+        assert!(parse_ship_env_value("a|hdfs://x|big|1").is_err());
+    }
 
     #[test]
     fn flat_yaml_with_comments_and_quotes() {

@@ -144,6 +144,11 @@ async fn run_inner(options: JobManagerOptions) -> Result<(), String> {
         conf,
         binary: staged(ENV_STAGED_BINARY)?,
         staged_conf: staged(ENV_STAGED_CONF)?,
+        ship: match env_var(contract::ENV_STAGED_SHIP) {
+            Some(value) => contract::parse_ship_env_value(&value)
+                .map_err(|e| format!("{}: {e}", contract::ENV_STAGED_SHIP))?,
+            None => Vec::new(),
+        },
     };
     tracing::info!(attempt = %env.application_attempt_id(), "starting the ApplicationMaster");
     let mut session = Session::start(params).await?;
@@ -198,6 +203,8 @@ pub struct SessionParams {
     pub binary: StagedFile,
     /// The staged configuration file.
     pub staged_conf: StagedFile,
+    /// The shipped files (`-t`), by link name, for every TaskExecutor container.
+    pub ship: Vec<(String, StagedFile)>,
 }
 
 /// A running session ApplicationMaster.
@@ -224,6 +231,7 @@ impl Session {
             conf,
             binary,
             staged_conf,
+            ship,
         } = params;
         let rm_config =
             ResourceManagerConfig::from_configuration(&conf).map_err(|e| e.to_string())?;
@@ -259,6 +267,7 @@ impl Session {
         let launch = TaskExecutorLaunch {
             binary,
             conf: staged_conf,
+            ship,
             am_address: format!("{host}:{}", te_server.local_addr().port()),
             secret: secret.clone(),
             environment: conf

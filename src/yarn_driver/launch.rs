@@ -106,6 +106,8 @@ pub struct TaskExecutorLaunch {
     pub secret: Secret,
     /// Extra environment (Flink's `containerized.taskmanager.env.*`).
     pub environment: BTreeMap<String, String>,
+    /// Files the client shipped (`-t`), by their link names in the container's working directory.
+    pub ship: Vec<(String, StagedFile)>,
 }
 
 impl fmt::Debug for TaskExecutorLaunch {
@@ -115,6 +117,7 @@ impl fmt::Debug for TaskExecutorLaunch {
             .field("conf", &self.conf)
             .field("am_address", &self.am_address)
             .field("environment", &self.environment)
+            .field("ship", &self.ship)
             .finish_non_exhaustive()
     }
 }
@@ -137,10 +140,15 @@ impl TaskExecutorLaunch {
         let mut credentials = Credentials::new();
         credentials.add_secret(SECRET_ALIAS, self.secret.expose().to_vec());
         let mut context = LaunchContext {
-            local_resources: BTreeMap::from([
-                (BINARY_LINK.to_owned(), self.binary.local_resource()),
-                (CONF_LINK.to_owned(), self.conf.local_resource()),
-            ]),
+            local_resources: self
+                .ship
+                .iter()
+                .map(|(link, file)| (link.clone(), file.local_resource()))
+                .chain([
+                    (BINARY_LINK.to_owned(), self.binary.local_resource()),
+                    (CONF_LINK.to_owned(), self.conf.local_resource()),
+                ])
+                .collect(),
             environment: self.environment.clone(),
             commands: vec![command],
             ..Default::default()
