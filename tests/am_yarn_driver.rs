@@ -135,13 +135,20 @@ async fn one_priority_per_spec_surplus_never_launched_asks_withdrawn_causes_clas
     let surplus = small_ids[2].clone();
     let mut allocated = Vec::new();
     let mut started = Vec::new();
-    while allocated.len() < 3 || started.len() < 3 {
+    let mut returned = Vec::new();
+    while allocated.len() < 3 || started.len() < 3 || returned.is_empty() {
         match next_event(&mut events).await {
             DriverEvent::WorkerAllocated { worker, spec } => allocated.push((worker, spec)),
             DriverEvent::WorkerStarted { worker } => started.push(worker),
+            DriverEvent::SurplusReturned { worker } => returned.push(worker),
             other => panic!("unexpected {other:?}"),
         }
     }
+    assert_eq!(
+        returned,
+        vec![worker(&surplus)],
+        "the surplus container is reported for the decision log"
+    );
     allocated.sort();
     let mut expected = vec![
         (worker(&small_ids[0]), small),

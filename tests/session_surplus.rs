@@ -82,8 +82,7 @@ async fn extra_containers_are_released_unlaunched_and_the_session_keeps_two_task
     }
     assert_eq!(most, 3, "{journal:#?}");
 
-    // The AM says why in its log (the yarn crate's AM client returns them before the
-    // ResourceManager sees a worker, so the decision log has no entry for them).
+    // The AM says why in its log, and the decision log names each as released as surplus.
     let am = session_common::am_container(&journal, &app);
     let log = session_common::container_log(&mini, &app, &am);
     assert_eq!(
@@ -92,6 +91,17 @@ async fn extra_containers_are_released_unlaunched_and_the_session_keeps_two_task
         2,
         "{log}"
     );
+    let events = session_common::get(&http, &format!("{web}/events"))
+        .await
+        .unwrap();
+    let surplus: BTreeSet<String> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "worker_released" && e["reason"] == "surplus")
+        .map(|e| e["worker"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(surplus, unlaunched, "{events:#}");
 
     session_common::stop(&mini, &http, &app).await;
 }

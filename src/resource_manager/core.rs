@@ -549,6 +549,10 @@ impl ResourceManagerCore {
                 self.workers
                     .on_allocated(worker, spec, &mut ctx!(self, now));
             }
+            DriverEvent::SurplusReturned { worker } => {
+                self.log
+                    .record(now, Reason::Surplus, EventKind::WorkerReleased { worker });
+            }
             DriverEvent::WorkerRequestFailed { spec, .. } => {
                 self.workers.on_request_failed(spec, &mut ctx!(self, now));
             }

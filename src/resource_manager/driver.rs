@@ -18,6 +18,10 @@ pub enum DriverEvent {
     /// books likewise (YARN: removeContainerRequest), so both keep the same count, and starts the
     /// worker's process.
     WorkerAllocated { worker: WorkerId, spec: WorkerSpec },
+    /// The deployment received a worker nobody asked for and returned it itself, never started
+    /// (YARN: a container beyond the outstanding asks, released on the next heartbeat). Recorded
+    /// only, so the decision log shows every surplus worker.
+    SurplusReturned { worker: WorkerId },
     /// An ask could not be served (e.g. larger than the cluster's maximum container); counted as a
     /// start failure.
     WorkerRequestFailed { spec: WorkerSpec, cause: String },

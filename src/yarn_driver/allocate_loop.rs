@@ -339,11 +339,20 @@ impl Loop {
         }
         for container in &allocation.surplus {
             self.surplus_released += 1;
+            let id = container
+                .id
+                .as_ref()
+                .and_then(|c| ContainerId::try_from(c).ok());
             tracing::info!(
-                container = ?container.id.as_ref().and_then(|c| ContainerId::try_from(c).ok()).map(|c| c.to_string()),
+                container = ?id.map(|c| c.to_string()),
                 priority = container.priority.and_then(|p| p.priority),
                 "returned a surplus container without launching it"
             );
+            if let Some(id) = id {
+                self.events.send(DriverEvent::SurplusReturned {
+                    worker: WorkerId::new(id.to_string()),
+                });
+            }
         }
         let accepted = allocation.allocated.len();
         for container in allocation.allocated {
