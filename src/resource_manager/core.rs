@@ -438,9 +438,9 @@ impl ResourceManagerCore {
     /// A TaskExecutor disconnects (or is found unreachable): its TaskManager goes, its worker is
     /// stopped.
     pub fn disconnect_task_executor(&mut self, worker: &WorkerId, cause: &str, now: Timestamp) {
-        self.close_task_executor(worker, Reason::Requested, cause, now);
+        self.close_task_executor(worker, Reason::Disconnected, cause, now);
         self.workers
-            .release(worker, Reason::Requested, &mut ctx!(self, now));
+            .release(worker, Reason::Disconnected, &mut ctx!(self, now));
         self.workers.take_released_registered();
         self.sync(now);
     }

@@ -42,6 +42,9 @@ pub enum Reason {
     HeartbeatTimeout,
     /// The TaskExecutor or JobMaster said so.
     Requested,
+    /// The TaskExecutor's connection ended: its process stopped or the network between it and
+    /// the ResourceManager failed.
+    Disconnected,
     /// The TaskExecutor did not answer the slot request within the RPC timeout.
     SlotRequestTimeout,
     /// The TaskExecutor refused the slot request.
