@@ -11,7 +11,8 @@ keep=false
 cargo build --release --quiet
 spindle=target/release/spindle
 
-out="$("$spindle" yarn-session -d -s 2 -Dslotmanager.number-of-slots.min=4 | tee /dev/stderr)"
+out="$("$spindle" yarn-session -d -s 2 -Dslotmanager.number-of-slots.min=4)"
+printf '%s\n' "$out"
 web="$(sed -n 's/^JobManager Web Interface: //p' <<<"$out")"
 [ -n "$web" ] || { echo "quickstart: the session did not report its web address" >&2; exit 1; }
 
