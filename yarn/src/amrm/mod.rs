@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::conf::{ConfError, Configuration, RpcProtection};
-use crate::credentials::Token;
+use crate::credentials::{NmTokens, Token};
 use crate::ipc::{Auth, AuthToken, Client, ClientConfig, RemoteErrorKind, RpcError};
 use crate::proto::hadoop::yarn::{
     AllocateRequestProto, AllocateResponseProto, ContainerProto, ContainerStatusProto,
@@ -98,8 +98,7 @@ pub struct AmRmClient {
     blacklist_removals: BTreeSet<String>,
     response_id: i32,
     registration: Option<RegisterApplicationMasterRequestProto>,
-    amrm_token: Token,
-    nm_tokens: std::collections::BTreeMap<NodeId, Token>,
+    nm_tokens: NmTokens,
 }
 
 impl AmRmClient {
@@ -126,8 +125,7 @@ impl AmRmClient {
             blacklist_removals: BTreeSet::new(),
             response_id: 0,
             registration: None,
-            amrm_token,
-            nm_tokens: Default::default(),
+            nm_tokens: NmTokens::new(),
         }
     }
 
@@ -298,11 +296,8 @@ impl AmRmClient {
         if let Some(token) = &response.am_rm_token {
             let token = Token::from(token.clone());
             tracing::info!("the ResourceManager rolled the AMRMToken; using the new one");
-            self.rpc.set_token(AuthToken::new(
-                token.identifier.clone(),
-                token.password.clone(),
-            ));
-            self.amrm_token = token;
+            self.rpc
+                .set_token(AuthToken::new(token.identifier, token.password));
         }
         let mut allocation = Allocation {
             completed: response.completed_container_statuses,

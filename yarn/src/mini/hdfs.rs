@@ -84,7 +84,7 @@ async fn root_op(
     q: Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Response {
-    handle(st, method, String::new(), q, body).await
+    blocking(st, method, String::new(), q, body).await
 }
 
 async fn op(
@@ -94,7 +94,28 @@ async fn op(
     q: Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Response {
-    handle(st, method, path, q, body).await
+    blocking(st, method, path, q, body).await
+}
+
+/// File-system work (a CREATE may write up to [`MAX_CREATE_BYTES`]) runs on the blocking pool,
+/// not on the threads that serve the cluster's RPC and REST.
+async fn blocking(
+    st: State<Arc<HdfsState>>,
+    method: Method,
+    path: String,
+    q: Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
+    tokio::task::spawn_blocking(move || handle(st, method, path, q, body))
+        .await
+        .unwrap_or_else(|e| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "IOException",
+                "java.io.IOException",
+                format!("the file operation failed: {e}"),
+            )
+        })
 }
 
 fn local(root: &FsPath, path: &str) -> Option<PathBuf> {
@@ -126,7 +147,7 @@ fn status_json(p: &FsPath, suffix: &str, user: &str) -> std::io::Result<serde_js
     }))
 }
 
-async fn handle(
+fn handle(
     State(st): State<Arc<HdfsState>>,
     method: Method,
     path: String,
