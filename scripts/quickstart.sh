@@ -3,13 +3,18 @@
 # slotmanager.number-of-slots.min) on YARN — the embedded mini-yarn when no HADOOP_CONF_DIR is set —
 # shows its TaskManagers through the ApplicationMaster's REST API, and stops it.
 # Pass --keep to leave the session running (stop it later with `spindle yarn-session --stop`).
+# SPINDLE_BIN runs a given binary instead of building one (e.g. the one scripts/build-portable.sh prints).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keep=false
 [ "${1:-}" = "--keep" ] && keep=true
 
-cargo build --release --quiet
-spindle=target/release/spindle
+if [ -n "${SPINDLE_BIN:-}" ]; then
+  spindle="$SPINDLE_BIN"
+else
+  cargo build --release --quiet
+  spindle=target/release/spindle
+fi
 
 out="$("$spindle" yarn-session -d -s 2 -Dslotmanager.number-of-slots.min=4)"
 printf '%s\n' "$out"

@@ -25,6 +25,7 @@ run_lane "yarn-api-client against mini-yarn's REST API" scripts/lane-yarn-api-cl
 run_lane "the session ApplicationMaster on mini-yarn, submitted by hand" scripts/lane-am-session-on-mini.sh
 run_lane "the README's quick start" scripts/quickstart.sh
 
+run_lane "the quick start with the portable (glibc 2.17) binary" scripts/lane-quickstart-portable.sh
 echo
 echo "lanes: $lanes_passed passed, $lanes_failed failed, $lanes_skipped skipped"
 [ "$lanes_failed" -eq 0 ]
