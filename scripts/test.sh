@@ -26,6 +26,7 @@ run_lane "the session ApplicationMaster on mini-yarn, submitted by hand" scripts
 run_lane "the README's quick start" scripts/quickstart.sh
 
 run_lane "the quick start with the portable (glibc 2.17) binary" scripts/lane-quickstart-portable.sh
+run_lane "docker-compose.yml accepted by docker compose config" scripts/lane-compose-config.sh
 echo
 echo "lanes: $lanes_passed passed, $lanes_failed failed, $lanes_skipped skipped"
 [ "$lanes_failed" -eq 0 ]
