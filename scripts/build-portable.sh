@@ -44,7 +44,7 @@ fi
 # is first on PATH.
 export PATH="$venv/bin:$PATH"
 
-say "cargo zigbuild --release --target $triple.$glibc (the first build takes several minutes)"
+say "cargo zigbuild --release --target $triple.$glibc (a first build takes minutes)"
 started=$(date +%s)
 CARGO_INCREMENTAL=0 cargo zigbuild --release --quiet --locked -p spindle --bin spindle \
   --target "$triple.$glibc" >&2

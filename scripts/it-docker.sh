@@ -9,8 +9,9 @@
 # a user on an edge node does. The host needs nothing but Docker.
 #
 # On failure: `docker compose ps`, every container's log and the aggregated YARN logs
-# (`yarn logs -applicationId`) of each application the suite submitted go to $SPINDLE_IT_LOGS (default
-# target/it-docker-logs). The cluster is torn down at the end (SPINDLE_IT_KEEP=1 leaves it up).
+# (`yarn logs -applicationId`) of each application the suite submitted go to
+# $SPINDLE_IT_LOGS/<compose project> (default target/it-docker-logs/). The cluster is torn down at the
+# end (SPINDLE_IT_KEEP=1 leaves it up).
 #
 # Exit 77 (skipped) when there is no Docker engine, no Docker Compose v2, no image, or the portable
 # build's tools cannot be installed — never a pass.
@@ -41,7 +42,7 @@ export SPINDLE_BIN
 export SPINDLE_RM_UI_PORT="" SPINDLE_NN_UI_PORT=""
 
 project="spindle-it-$$"
-logs="${SPINDLE_IT_LOGS:-$PWD/target/it-docker-logs}"
+logs="${SPINDLE_IT_LOGS:-$PWD/target/it-docker-logs}/$project"
 compose() { scripts/docker-compose.sh -p "$project" -f docker-compose.yml "$@"; }
 
 collect_logs() {
@@ -98,7 +99,7 @@ if [ "$running" -lt 2 ]; then
 fi
 say "cluster up in $(($(date +%s) - started)) s: 2 NodeManagers RUNNING"
 
-compose exec -T -e SPINDLE_E2E_APPS_FILE=/tmp/spindle-e2e-apps edge scripts/e2e-suite.sh
+compose exec -T -e SPINDLE_E2E_APPS_FILE=/tmp/spindle-e2e-apps edge bash scripts/e2e-suite.sh
 rc=$?
 if [ "$rc" -ne 0 ]; then
   collect_logs
