@@ -81,6 +81,11 @@ if ! compose up -d >&2; then
   exit 1
 fi
 
+if ! compose exec -T edge python3 -c pass; then
+  say "the edge container has no python3, which the suite's REST checks use (image $image)"
+  collect_logs
+  exit 1
+fi
 # Both NodeManagers RUNNING, as the ResourceManager's REST API reports them.
 running=0
 for _ in $(seq 1 150); do
