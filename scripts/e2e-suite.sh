@@ -173,6 +173,9 @@ case_session() {
   echo "    $app: FINISHED/SUCCEEDED, staging folder removed"
 }
 
+# Per-job cases (`spindle run` with examples/*.yaml, `spindle list`, `spindle cancel`) go here as
+# further case_<name> functions, named in all_cases below.
+
 # ---- runner ----
 
 all_cases=(query session)
