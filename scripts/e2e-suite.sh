@@ -23,6 +23,7 @@ spindle="${SPINDLE_BIN:-}"
 [ -n "$spindle" ] && [ -x "$spindle" ] || { say "SPINDLE_BIN must name the spindle binary to test"; exit 2; }
 command -v python3 >/dev/null || { say "python3 is needed for the REST checks"; exit 2; }
 timeout_s="${SPINDLE_E2E_TIMEOUT:-180}"
+run_limit=$((3 * timeout_s))  # no spindle command of a case runs longer
 user="${HADOOP_USER_NAME:-${USER:-${LOGNAME:-$(id -un)}}}"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/spindle-e2e.XXXXXX")"
@@ -119,10 +120,11 @@ helper() { python3 "$work/helper.py" "$@"; }
 
 fail() { say "FAIL [$current]: $*"; return 1; }
 
-# Runs spindle with the case's properties folder; its output goes to $case_dir/<label>.out and stdout.
+# Runs spindle with the case's properties folder (and a time limit); its output goes to
+# $case_dir/<label>.out and stdout.
 run_spindle() {
   local label="$1"; shift
-  SPINDLE_PROPERTIES_DIR="$case_dir" "$spindle" "$@" >"$case_dir/$label.out" 2>&1
+  SPINDLE_PROPERTIES_DIR="$case_dir" timeout -k 10 "$run_limit" "$spindle" "$@" >"$case_dir/$label.out" 2>&1
   local rc=$?
   sed "s/^/    $label| /" "$case_dir/$label.out"
   return $rc
@@ -173,12 +175,73 @@ case_session() {
   echo "    $app: FINISHED/SUCCEEDED, staging folder removed"
 }
 
-# Per-job cases (`spindle run` with examples/*.yaml, `spindle list`, `spindle cancel`) go here as
-# further case_<name> functions, named in all_cases below.
+# `spindle run -m yarn-cluster` with examples/parallel-sum.yaml: a cluster for the job, which ends
+# the application FINISHED/SUCCEEDED with the job and leaves no staging folder.
+case_per_job() {
+  run_spindle per-job run -m yarn-cluster -ys 2 -ytm 1024 -p 4 examples/parallel-sum.yaml ||
+    fail "run -m yarn-cluster exited non-zero" || return
+  local app
+  app="$(grep -o 'application_[0-9]*_[0-9]*' "$case_dir/per-job.out" | head -n1)"
+  [ -n "$app" ] || fail "the run's output names no application" || return
+  echo "$app" >>"$apps_file"
+  grep -q '(parallel-sum) FINISHED' "$case_dir/per-job.out" || fail "the job did not report FINISHED" || return
+  [ "$(helper wait-final "$app" 60)" = "FINISHED SUCCEEDED" ] ||
+    fail "$app ended $(helper app-state "$app"): $(helper app-diagnostics "$app")" || return
+  if helper hdfs-exists "/user/$user/.spindle/$app" "$user"; then
+    fail "the staging folder /user/$user/.spindle/$app is still there"; return
+  fi
+  echo "    $app: parallel-sum FINISHED, application FINISHED/SUCCEEDED, staging folder removed"
+}
+
+# Jobs in a session: an attached `spindle run` finishes; a detached one is listed RUNNING by
+# `spindle list` and `spindle cancel` cancels it; a per-job application runs beside the session (so
+# the cluster admits two ApplicationMasters at once); `--stop` ends the session FINISHED/SUCCEEDED.
+case_session_jobs() {
+  run_spindle deploy yarn-session -d -s 2 -tm 1024 -nm "spindle e2e session with jobs" ||
+    fail "yarn-session -d exited non-zero" || return
+  local app job listed
+  app="$(sed -n 's/^Submitting application master \(application_[0-9_]*\).*/\1/p' "$case_dir/deploy.out")"
+  [ -n "$app" ] || fail "the deploy output names no application" || return
+  echo "$app" >>"$apps_file"
+
+  run_spindle parallel-sum run -p 2 examples/parallel-sum.yaml || fail "run in the session exited non-zero" || return
+  grep -q '(parallel-sum) FINISHED' "$case_dir/parallel-sum.out" || fail "parallel-sum did not report FINISHED" || return
+
+  printf 'name: long\nvertices:\n  - {name: sleeper, parallelism: 2, command: [sleep, "600"]}\n' >"$case_dir/long.yaml"
+  run_spindle long run -d "$case_dir/long.yaml" || fail "run -d exited non-zero" || return
+  job="$(sed -n 's/^Job has been submitted with JobID \([^ ]*\).*/\1/p' "$case_dir/long.out")"
+  [ -n "$job" ] || fail "run -d names no job id" || return
+  for _ in $(seq 1 "$timeout_s"); do
+    SPINDLE_PROPERTIES_DIR="$case_dir" "$spindle" list >"$case_dir/list.out" 2>&1
+    grep -q "$job : long (RUNNING" "$case_dir/list.out" && break
+    sleep 1
+  done
+  sed 's/^/    list| /' "$case_dir/list.out"
+  grep -q "$job : long (RUNNING" "$case_dir/list.out" || fail "spindle list does not show $job RUNNING" || return
+
+  # A second application beside the session, with its own properties folder.
+  mkdir -p "$case_dir/beside"
+  SPINDLE_PROPERTIES_DIR="$case_dir/beside" timeout -k 10 "$run_limit" "$spindle" run -m yarn-cluster -ys 2 -ytm 1024 -p 2 \
+    examples/parallel-sum.yaml >"$case_dir/beside.out" 2>&1
+  local rc=$?
+  sed 's/^/    beside| /' "$case_dir/beside.out"
+  grep -o 'application_[0-9]*_[0-9]*' "$case_dir/beside.out" | head -n1 >>"$apps_file"
+  [ "$rc" -eq 0 ] || fail "a per-job application beside the session did not finish" || return
+
+  run_spindle cancel cancel "$job" || fail "cancel exited non-zero" || return
+  grep -q "Job $job is CANCELED" "$case_dir/cancel.out" || fail "cancel did not report $job CANCELED" || return
+  listed="$(SPINDLE_PROPERTIES_DIR="$case_dir" "$spindle" list -a 2>&1)"
+  grep -q "$job : long (CANCELED" <<<"$listed" || fail "list -a does not show $job CANCELED: $listed" || return
+
+  run_spindle stop yarn-session --stop || fail "yarn-session --stop exited non-zero" || return
+  [ "$(helper wait-final "$app" 60)" = "FINISHED SUCCEEDED" ] ||
+    fail "$app ended $(helper app-state "$app"): $(helper app-diagnostics "$app")" || return
+  echo "    $app: a job finished, one listed and cancelled, a per-job application beside it; FINISHED/SUCCEEDED"
+}
 
 # ---- runner ----
 
-all_cases=(query session)
+all_cases=(query session per_job session_jobs)
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${all_cases[@]}")
 read -r rm_web webhdfs < <(helper conf) || { say "cannot read $HADOOP_CONF_DIR"; exit 2; }

@@ -11,7 +11,10 @@ if [ -z "${SPINDLE_BIN:-}" ]; then
   SPINDLE_BIN="$PWD/target/debug/spindle"
 fi
 work="$(mktemp -d)"
-"$SPINDLE_BIN" mini-yarn --conf-dir "$work/conf" --work-dir "$work/cluster" >"$work/mini.out" 2>"$work/mini.err" &
+# The compose cluster's AM share (yarn/docker/hadoop-conf/capacity-scheduler.xml): a session and a
+# per-job application run side by side.
+"$SPINDLE_BIN" mini-yarn --conf-dir "$work/conf" --work-dir "$work/cluster" --max-am-resource-percent 0.5 \
+  >"$work/mini.out" 2>"$work/mini.err" &
 mini=$!
 cleanup() { kill -TERM "$mini" 2>/dev/null || true; wait "$mini" 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
