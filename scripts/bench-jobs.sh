@@ -62,11 +62,11 @@ def wait(what, check, limit=300):
         time.sleep(0.02)
     raise SystemExit(f"bench-jobs: timed out waiting for {what}")
 
-# Each TaskExecutor: `slots` slots of 32 MiB task heap (tasks are `sleep`), 1 vcore per 4 slots.
+# Each TaskExecutor: `slots` slots of about 32 MiB task heap each (tasks are `sleep`), 4 vcores.
 tm_mb = 512 + 48 * slots
 deployed = cli("yarn-session", "-d", "-s", str(slots), "-tm", str(tm_mb),
                f"-Dslotmanager.number-of-slots.min={tms * slots}",
-               f"-Dyarn.containers.vcores={max(1, slots // 4)}",
+               "-Dyarn.containers.vcores=4",
                "-Dresourcemanager.taskmanager-timeout=3600000")
 web = after(deployed, "JobManager Web Interface: ")
 wait("the warm session", lambda: (get(web + "/overview") or {}).get("slots-available") == tms * slots)

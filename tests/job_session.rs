@@ -98,6 +98,16 @@ async fn slot_sharing_and_a_blocking_edge_in_a_session() {
         );
     }
 
+    // Tasks meet through the job's key-value store: one waits for what the other publishes.
+    let rendezvous = write_spec(
+        mini.dir.path(),
+        "rendezvous.yaml",
+        "name: rendezvous\nvertices:\n  - name: meet\n    parallelism: 2\n    command:\n      - sh\n      - -c\n      - |\n        set -e\n        if [ \"$SPINDLE_SUBTASK_INDEX\" = 0 ]; then sleep 1; spindle kv put meet/address \"host-$SPINDLE_JOB_ID\"; exit 0; fi\n        got=$(spindle kv wait meet/address --timeout 60)\n        [ \"$got\" = \"host-$SPINDLE_JOB_ID\" ]\n        ! spindle kv get meet/never\n",
+    );
+    let stdout = ok(&mini.cli("run", &[&rendezvous]));
+    assert!(stdout.contains("(rendezvous) FINISHED"), "{stdout}");
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+
     session_common::stop(&mini, &http, &app).await;
 }
 

@@ -498,6 +498,7 @@ pub async fn deploy_cluster(
     }
     let new_app = rm.new_application().await.map_err(|e| e.to_string())?;
     checks::check_memory(&spec, &new_app.maximum_resource_capability)?;
+    checks::check_max_vcores(&spec, &new_app.maximum_resource_capability)?;
     for warning in checks::free_memory_warnings(&spec, &nodes) {
         let _ = writeln!(out, "WARNING: {warning}");
     }
