@@ -299,6 +299,57 @@ async fn a_killed_taskexecutor_is_replaced_and_the_job_succeeds() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_cancels_an_attached_per_job_run_and_the_application_ends_killed() {
+    let mini = Mini::start(&[]);
+    let http = reqwest::Client::new();
+    let spec = write_spec(
+        &mini,
+        "forever.yaml",
+        "name: forever\nvertices:\n  - {name: wait, parallelism: 1, command: [sleep, '90']}\n",
+    );
+    let mut run = mini.spawn("run", &["-m", "yarn-cluster", &spec]);
+    let stdout = run.stdout.take().unwrap();
+    let (line_tx, mut line_rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    let mut printed = String::new();
+    while !printed.contains("attempt #0 RUNNING") {
+        let line = tokio::time::timeout(Duration::from_secs(120), line_rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("the task never ran: {printed}"))
+            .unwrap_or_else(|| panic!("the run ended early: {printed}"));
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    let app = app_of(
+        printed
+            .lines()
+            .find(|l| l.contains("Submitting application master"))
+            .unwrap(),
+    );
+    // SAFETY: kill(2) on the child this test started.
+    unsafe { libc::kill(run.id() as i32, libc::SIGINT) };
+    let output = tokio::task::spawn_blocking(move || run.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    while let Ok(line) = line_rx.try_recv() {
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    assert!(!output.status.success(), "{printed}");
+    assert!(printed.contains("Cancelling job"), "{printed}");
+    assert!(printed.contains("(forever) CANCELED"), "{printed}");
+    let report = poll(&http, &format!("{}/apps/{app}", mini.rest_url), |v| {
+        v["app"]["state"] == "FINISHED"
+    })
+    .await;
+    assert_eq!(report["app"]["finalStatus"], "KILLED", "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_specs_are_refused_before_anything_is_submitted() {
     let mini = Mini::start(&[]);
     let http = reqwest::Client::new();

@@ -43,18 +43,36 @@ pub fn check_vcores(spec: &ClusterSpec, nodes: &[NodeInfo]) -> Result<(), String
         );
     }
     let max_vcores = running.iter().map(|n| capability(n).0).max().unwrap_or(0);
-    if i64::from(spec.appmaster_vcores) > max_vcores {
+    vcores_within(spec, max_vcores, "the largest node of the YARN cluster")
+}
+
+/// vcores against the maximum allocation (`yarn.scheduler.maximum-allocation-vcores`, which the
+/// new-application answer gives): a larger ask would never be granted.
+pub fn check_max_vcores(spec: &ClusterSpec, max: &ResourceInfo) -> Result<(), String> {
+    if max.v_cores <= 0 {
+        return Ok(());
+    }
+    vcores_within(
+        spec,
+        i64::from(max.v_cores),
+        "what the YARN cluster grants per container (yarn.scheduler.maximum-allocation-vcores)",
+    )
+}
+
+/// The AM's and a TaskManager's vcores against `limit`, described by `what`.
+fn vcores_within(spec: &ClusterSpec, limit: i64, what: &str) -> Result<(), String> {
+    if i64::from(spec.appmaster_vcores) > limit {
         return Err(format!(
-            "the ApplicationMaster asks for {} virtual cores but the largest node of the YARN cluster \
-             has {max_vcores}; lower yarn.appmaster.vcores (-Dyarn.appmaster.vcores=1)",
+            "the ApplicationMaster asks for {} virtual cores, more than {what} ({limit} virtual \
+             cores); lower yarn.appmaster.vcores (-Dyarn.appmaster.vcores=1)",
             spec.appmaster_vcores
         ));
     }
-    if i64::from(spec.taskmanager_vcores) > max_vcores {
+    if i64::from(spec.taskmanager_vcores) > limit {
         return Err(format!(
-            "the number of virtual cores per TaskManager ({}) exceeds the largest node of the YARN \
-             cluster ({max_vcores} virtual cores); the virtual cores default to the slots per \
-             TaskManager (-s {}): lower -s, or set -Dyarn.containers.vcores=<n> to at most {max_vcores}",
+            "the number of virtual cores per TaskManager ({}) exceeds {what} ({limit} virtual \
+             cores); the virtual cores default to the slots per TaskManager (-s {}): lower -s, or \
+             set -Dyarn.containers.vcores=<n> to at most {limit}",
             spec.taskmanager_vcores, spec.slots
         ));
     }
@@ -87,28 +105,6 @@ pub fn check_memory(spec: &ClusterSpec, max: &ResourceInfo) -> Result<(), String
         "taskmanager.memory.process.size",
         spec.taskmanager_mb,
     )
-}
-
-/// vcores against the maximum allocation (`yarn.scheduler.maximum-allocation-vcores`, which the
-/// new-application answer gives): a larger ask would never be granted.
-pub fn check_max_vcores(spec: &ClusterSpec, max: &ResourceInfo) -> Result<(), String> {
-    let max_vcores = i64::from(max.v_cores);
-    if max_vcores <= 0 {
-        return Ok(());
-    }
-    if i64::from(spec.appmaster_vcores) > max_vcores {
-        return Err(format!(
-            "the ApplicationMaster asks for {} virtual cores but the YARN cluster grants at most              {max_vcores} per container (yarn.scheduler.maximum-allocation-vcores); lower              yarn.appmaster.vcores",
-            spec.appmaster_vcores
-        ));
-    }
-    if i64::from(spec.taskmanager_vcores) > max_vcores {
-        return Err(format!(
-            "the number of virtual cores per TaskManager ({}) exceeds what the YARN cluster grants              per container ({max_vcores}, yarn.scheduler.maximum-allocation-vcores); the virtual              cores default to the slots per TaskManager (-s {}): lower -s, or set              -Dyarn.containers.vcores=<n> to at most {max_vcores}",
-            spec.taskmanager_vcores, spec.slots
-        ));
-    }
-    Ok(())
 }
 
 /// Warnings (not errors) when a container is larger than the most free memory on any node: YARN

@@ -173,31 +173,30 @@ impl AmClient {
     }
 }
 
-fn is_terminal(state: JobStatus) -> bool {
-    state.is_globally_terminal()
-}
-
-/// Reads and checks a spec file, resolving the default parallelism.
+/// Reads and checks a spec file. Vertices without a parallelism get `-p`, else
+/// `parallelism.default` from `conf`; when neither is given they get 1 if `resolve` (a per-job
+/// cluster), and are left to the session's own `parallelism.default` otherwise.
 pub fn load_spec(
     path: &std::path::Path,
     parallelism: Option<u32>,
     conf: &Configuration,
+    resolve: bool,
 ) -> Result<JobSpec, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the job spec {}: {e}", path.display()))?;
     let mut spec = JobSpec::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let key = &crate::config::job_options::PARALLELISM_DEFAULT;
     let default = match parallelism {
-        Some(p) => p,
-        None => match conf.raw("parallelism.default") {
-            Some(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| format!("parallelism.default must be a whole number, not {v:?}"))?,
-            None => 1,
-        },
+        Some(p) => Some(p),
+        None if resolve || conf.raw(key.key).is_some() => {
+            Some(conf.get(key).map_err(|e| e.to_string())?)
+        }
+        None => None,
     };
-    spec.apply_default_parallelism(default)
-        .map_err(|e| format!("{} with parallelism {default}: {e}", path.display()))?;
+    if let Some(default) = default {
+        spec.apply_default_parallelism(default)
+            .map_err(|e| format!("{} with parallelism {default}: {e}", path.display()))?;
+    }
     Ok(spec)
 }
 
@@ -260,7 +259,7 @@ pub async fn run(
 ) -> Result<(), String> {
     let per_job = per_job_mode(args)?;
     let conf = Configuration::from_pairs(args.dynamic.iter().chain(&args.yarn_dynamic).cloned());
-    let spec = load_spec(&args.spec, args.parallelism, &conf)?;
+    let spec = load_spec(&args.spec, args.parallelism, &conf, per_job)?;
     if args.containers.is_some() {
         let _ = writeln!(
             out,
@@ -347,7 +346,7 @@ async fn run_per_job(
         status => {
             let cause = last
                 .as_ref()
-                .and_then(|d| d.failure.clone())
+                .and_then(|o| o.failure.clone())
                 .filter(|f| !f.is_empty())
                 .unwrap_or_else(|| report.diagnostics.trim().to_owned());
             Err(format!(
@@ -376,27 +375,13 @@ async fn run_in_session(
         Some(d) if d.state == JobStatus::Finished => Ok(()),
         Some(d) => Err(format!(
             "job {job} ended {}{}",
-            status_text(d.state),
+            d.state.as_str(),
             d.failure.map(|f| format!(": {f}")).unwrap_or_default()
         )),
         None => Err(format!(
             "lost the session's ApplicationMaster while job {job} ran"
         )),
     }
-}
-
-fn status_text(state: JobStatus) -> String {
-    serde_json::to_value(state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("{state:?}"))
-}
-
-fn execution_text(state: ExecutionState) -> String {
-    serde_json::to_value(state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("{state:?}"))
 }
 
 /// The session's ApplicationMaster: the one named by `-yid` or the properties file, with the
@@ -440,57 +425,54 @@ pub async fn session_am(
     AmClient::new(&address, props.map(|p| p.secret))
 }
 
-/// Follows a job until it ends, printing progress; the final details, or `None` when the
-/// ApplicationMaster went away first. Ctrl-C cancels the job (a second one stops watching).
+/// Follows a job until it ends, printing progress; its last overview, or `None` when the
+/// ApplicationMaster went away before the job was seen. Ctrl-C cancels the job (a second one
+/// stops watching). Progress comes from `/jobs/overview` (counts only); a small job's subtasks
+/// are printed one by one from `/jobs/{id}`.
 pub async fn watch_job(
     am: &AmClient,
     job: &str,
     out: &mut dyn Write,
-) -> Result<Option<JobDetails>, String> {
+) -> Result<Option<JobOverview>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // One listener for the whole watch: a SIGINT between two polls is not lost.
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch Ctrl-C: {e}"))?;
     let mut progress = Progress::default();
     let mut cancel_asked = false;
-    let mut last = None;
+    let mut last: Option<JobOverview> = None;
     let mut misses = 0;
     loop {
-        let details = tokio::select! {
-            d = am.details(job) => d,
-            _ = tokio::signal::ctrl_c() => {
-                if cancel_asked {
-                    return Err(format!("stopped watching job {job}; it may still run (spindle cancel {job})"));
-                }
-                cancel_asked = true;
-                let _ = writeln!(out, "Cancelling job {job} (Ctrl-C again to stop watching)");
-                if let Err(e) = am.cancel(job).await {
-                    let _ = writeln!(out, "Could not cancel: {e}");
-                }
+        let polled = tokio::select! {
+            _ = interrupt.recv() => {
+                on_interrupt(am, job, &mut cancel_asked, out).await?;
                 continue;
             }
+            polled = poll_job(am, job) => polled,
         };
-        match details {
-            Ok(d) => {
+        match polled {
+            Ok((o, details)) => {
                 misses = 0;
-                progress.print(&d, out);
-                let done = is_terminal(d.state);
-                last = Some(d);
-                if done {
-                    let d = last.as_ref().expect("just set");
+                progress.print(&o, details.as_ref(), out);
+                if o.state.is_globally_terminal() {
                     let _ = writeln!(
                         out,
                         "Job {job} ({}) {} after {:.1} s{}",
-                        d.name,
-                        status_text(d.state),
-                        d.duration as f64 / 1000.0,
-                        if d.restarts > 0 {
-                            format!(" and {} restart(s)", d.restarts)
+                        o.name,
+                        o.state.as_str(),
+                        o.duration as f64 / 1000.0,
+                        if o.restarts > 0 {
+                            format!(" and {} restart(s)", o.restarts)
                         } else {
                             String::new()
                         }
                     );
-                    if let Some(f) = &d.failure {
+                    if let Some(f) = &o.failure {
                         let _ = writeln!(out, "Cause: {f}");
                     }
-                    return Ok(last);
+                    return Ok(Some(o));
                 }
+                last = Some(o);
             }
             Err(AmError::Unreachable(e)) => {
                 misses += 1;
@@ -501,42 +483,78 @@ pub async fn watch_job(
             }
             Err(e) => return Err(e.to_string()),
         }
-        tokio::time::sleep(POLL).await;
+        tokio::select! {
+            _ = interrupt.recv() => on_interrupt(am, job, &mut cancel_asked, out).await?,
+            () = tokio::time::sleep(POLL) => {}
+        }
     }
+}
+
+/// The job's overview, and its details when it is small enough to print subtask by subtask.
+async fn poll_job(am: &AmClient, job: &str) -> Result<(JobOverview, Option<JobDetails>), AmError> {
+    let o = am
+        .overview()
+        .await?
+        .into_iter()
+        .find(|j| j.jid == job)
+        .ok_or_else(|| AmError::Refused(404, format!("the cluster has no job {job}")))?;
+    let small = o.tasks.values().sum::<u32>() as usize <= PER_SUBTASK_PROGRESS_LIMIT;
+    let details = if small {
+        am.details(job).await.ok()
+    } else {
+        None
+    };
+    Ok((o, details))
+}
+
+/// Ctrl-C while watching: the first cancels the job, the second stops watching.
+async fn on_interrupt(
+    am: &AmClient,
+    job: &str,
+    cancel_asked: &mut bool,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    if *cancel_asked {
+        return Err(format!(
+            "stopped watching job {job}; it may still run (spindle cancel {job})"
+        ));
+    }
+    *cancel_asked = true;
+    let _ = writeln!(out, "Cancelling job {job} (Ctrl-C again to stop watching)");
+    if let Err(e) = am.cancel(job).await {
+        let _ = writeln!(out, "Could not cancel: {e}");
+    }
+    Ok(())
 }
 
 /// What has been printed about a job, so that only changes are printed.
 #[derive(Default)]
 struct Progress {
     state: Option<JobStatus>,
+    counts: BTreeMap<String, u32>,
     subtasks: BTreeMap<(u32, u32), (ExecutionState, u32)>,
-    vertices: BTreeMap<u32, BTreeMap<String, u32>>,
 }
 
 impl Progress {
-    fn print(&mut self, d: &JobDetails, out: &mut dyn Write) {
-        if self.state != Some(d.state) {
-            let _ = writeln!(out, "Job {} is {}", d.jid, status_text(d.state));
-            self.state = Some(d.state);
+    fn print(&mut self, o: &JobOverview, details: Option<&JobDetails>, out: &mut dyn Write) {
+        if self.state != Some(o.state) {
+            let _ = writeln!(out, "Job {} is {}", o.jid, o.state.as_str());
+            self.state = Some(o.state);
         }
-        let total: usize = d.vertices.iter().map(|v| v.subtasks.len()).sum();
-        for v in &d.vertices {
-            if total > PER_SUBTASK_PROGRESS_LIMIT {
-                if self.vertices.get(&v.id) != Some(&v.tasks) {
-                    let counts: Vec<String> =
-                        v.tasks.iter().map(|(s, n)| format!("{n} {s}")).collect();
-                    let _ = writeln!(out, "  {}: {}", v.name, counts.join(", "));
-                    self.vertices.insert(v.id, v.tasks.clone());
-                }
-                continue;
+        let Some(d) = details else {
+            if self.counts != o.tasks {
+                let counts: Vec<String> = o.tasks.iter().map(|(s, n)| format!("{n} {s}")).collect();
+                let _ = writeln!(out, "  tasks: {}", counts.join(", "));
+                self.counts = o.tasks.clone();
             }
+            return;
+        };
+        for v in &d.vertices {
             for s in &v.subtasks {
                 let now = (s.status, s.attempt);
-                if self.subtasks.get(&(v.id, s.subtask)) == Some(&now) {
-                    continue;
-                }
-                self.subtasks.insert((v.id, s.subtask), now);
-                if s.status == ExecutionState::Created {
+                if self.subtasks.insert((v.id, s.subtask), now) == Some(now)
+                    || s.status == ExecutionState::Created
+                {
                     continue;
                 }
                 let place = match (&s.taskmanager_id, s.status) {
@@ -556,7 +574,7 @@ impl Progress {
                     s.subtask + 1,
                     v.parallelism,
                     s.attempt,
-                    execution_text(s.status)
+                    s.status.as_str()
                 );
             }
         }
@@ -568,14 +586,14 @@ pub async fn list(args: &ListArgs, env: &Environment, out: &mut dyn Write) -> Re
     let am = session_am(env, args.application_id.as_deref(), false).await?;
     let jobs = am.overview().await.map_err(|e| e.to_string())?;
     let (running, ended): (Vec<&JobOverview>, Vec<&JobOverview>) =
-        jobs.iter().partition(|j| !is_terminal(j.state));
+        jobs.iter().partition(|j| !j.state.is_globally_terminal());
     let line = |j: &JobOverview| {
         let tasks: Vec<String> = j.tasks.iter().map(|(s, n)| format!("{n} {s}")).collect();
         format!(
             "{} : {} ({}; {}; {:.1} s)",
             j.jid,
             j.name,
-            status_text(j.state),
+            j.state.as_str(),
             tasks.join(", "),
             j.duration as f64 / 1000.0
         )
@@ -630,8 +648,8 @@ pub async fn cancel(
     let _ = writeln!(out, "Cancelling job {}.", args.job);
     for _ in 0..300 {
         match am.details(&args.job).await {
-            Ok(d) if is_terminal(d.state) => {
-                let _ = writeln!(out, "Job {} is {}.", args.job, status_text(d.state));
+            Ok(d) if d.state.is_globally_terminal() => {
+                let _ = writeln!(out, "Job {} is {}.", args.job, d.state.as_str());
                 return Ok(());
             }
             Ok(_) => {}
@@ -673,7 +691,7 @@ mod tests {
     }
 
     #[test]
-    fn default_parallelism_comes_from_p_then_the_configuration() {
+    fn default_parallelism_comes_from_p_then_the_configuration_then_the_cluster() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.yaml");
         std::fs::write(
@@ -685,11 +703,17 @@ mod tests {
             spec.vertices.iter().map(|v| v.parallelism()).collect()
         };
         let none = Configuration::new();
-        assert_eq!(p(&load_spec(&path, Some(4), &none).unwrap()), [4, 2]);
-        assert_eq!(p(&load_spec(&path, None, &none).unwrap()), [1, 2]);
+        assert_eq!(p(&load_spec(&path, Some(4), &none, true).unwrap()), [4, 2]);
+        assert_eq!(p(&load_spec(&path, None, &none, true).unwrap()), [1, 2]);
         let conf = Configuration::from_pairs([("parallelism.default", "3")]);
-        assert_eq!(p(&load_spec(&path, None, &conf).unwrap()), [3, 2]);
-        let e = load_spec(&dir.path().join("missing.yaml"), None, &none).unwrap_err();
+        assert_eq!(p(&load_spec(&path, None, &conf, true).unwrap()), [3, 2]);
+        assert_eq!(p(&load_spec(&path, None, &conf, false).unwrap()), [3, 2]);
+        // Left to the session when nothing says otherwise.
+        let open = load_spec(&path, None, &none, false).unwrap();
+        assert_eq!(open.vertices[0].parallelism, None);
+        let bad = Configuration::from_pairs([("parallelism.default", "many")]);
+        assert!(load_spec(&path, None, &bad, false).is_err());
+        let e = load_spec(&dir.path().join("missing.yaml"), None, &none, true).unwrap_err();
         assert!(e.contains("cannot read the job spec"), "{e}");
     }
 }

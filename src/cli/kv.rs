@@ -113,15 +113,8 @@ impl Store {
                 .await
                 .map(Some)
                 .map_err(|e| format!("cannot read the value: {e}")),
-            404 => {
-                let message = Self::refused(response).await;
-                // An unknown job is an error; an unset key is `None`.
-                if message.contains("no job") {
-                    Err(message)
-                } else {
-                    Ok(None)
-                }
-            }
+            // Only a key that is not set is 404 (a store that is gone is 410).
+            404 => Ok(None),
             _ => Err(Self::refused(response).await),
         }
     }

@@ -13,6 +13,9 @@ const fn opt<T>(key: &'static str, default: T) -> ConfigOption<T> {
     }
 }
 
+/// `parallelism.default`: the parallelism of a vertex that does not set its own.
+pub const PARALLELISM_DEFAULT: ConfigOption<u32> = opt("parallelism.default", 1);
+
 /// `restart-strategy.type` (old `restart-strategy`): `none` (also `off`, `disable`),
 /// `fixed-delay` (also `fixeddelay`), `exponential-delay` (also `exponentialdelay`) or
 /// `failure-rate` (also `failurerate`). Flink picks none without checkpointing; spindle has no

@@ -38,7 +38,7 @@ pub const ENV_KV_URL: &str = "SPINDLE_KV_URL";
 /// Environment variable holding the job's token for the key-value store.
 pub const ENV_JOB_TOKEN: &str = "SPINDLE_JOB_TOKEN";
 /// How many ended jobs are remembered for listings (the oldest are forgotten first).
-pub const MAX_ENDED_JOBS: usize = 1000;
+pub const MAX_ENDED_JOBS: usize = 200;
 
 /// The dispatcher's settings.
 #[derive(Clone)]
@@ -52,6 +52,10 @@ pub struct DispatcherConfig {
     pub kv_url: String,
     /// The application's secret (job tokens are derived from it).
     pub secret: Secret,
+    /// `parallelism.default`: the parallelism of vertices that do not set one.
+    pub default_parallelism: u32,
+    /// A per-job cluster: it runs the one job it was started with and refuses others.
+    pub single_job: bool,
 }
 
 /// How a job ended, for the per-job ApplicationMaster.
@@ -74,6 +78,12 @@ pub enum SubmitError {
     /// The ResourceManager has stopped.
     #[error("the ResourceManager has stopped; the cluster is shutting down")]
     Stopped,
+    /// A per-job cluster runs only its own job.
+    #[error(
+        "this is a per-job cluster: it runs only the job it was started with; submit to a session \
+         (`spindle yarn-session`) or start another per-job cluster"
+    )]
+    NotASession,
 }
 
 /// Why a cancellation was refused.
@@ -282,7 +292,12 @@ struct Job {
     job_master_id: u128,
     kv: Kv,
     token: String,
-    ended: bool,
+}
+
+impl Job {
+    fn ended(&self) -> bool {
+        self.core.status().is_globally_terminal()
+    }
 }
 
 struct Dispatcher {
@@ -345,11 +360,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 /// The job an execution attempt id (`<job>_<vertex>_<subtask>_<attempt>`) belongs to.
 fn job_of_attempt(id: &rpc::ExecutionAttemptId) -> Option<JobId> {
-    let hex = id.0.split('_').next()?;
-    (hex.len() == 32)
-        .then(|| u128::from_str_radix(hex, 16).ok())
-        .flatten()
-        .map(JobId)
+    parse_job_id(id.0.split('_').next()?)
 }
 
 /// A job id as the wire and the REST API write it (32 hex digits).
@@ -377,7 +388,7 @@ impl Dispatcher {
     fn next_deadline(&self) -> Option<Instant> {
         self.jobs
             .values()
-            .filter(|j| !j.ended)
+            .filter(|j| !j.ended())
             .filter_map(|j| j.core.next_deadline())
             .min()
             .map(|t| self.start + std::time::Duration::from_millis(t.0))
@@ -388,7 +399,7 @@ impl Dispatcher {
         let due: Vec<JobId> = self
             .jobs
             .iter()
-            .filter(|(_, j)| !j.ended && j.core.next_deadline().is_some_and(|t| t <= now))
+            .filter(|(_, j)| !j.ended() && j.core.next_deadline().is_some_and(|t| t <= now))
             .map(|(id, _)| *id)
             .collect();
         for job in due {
@@ -409,7 +420,7 @@ impl Dispatcher {
             Message::Cancel { job, reply } => {
                 let result = match self.jobs.get_mut(&job) {
                     None => Err(CancelError::UnknownJob(job)),
-                    Some(j) if j.ended => Err(CancelError::AlreadyEnded {
+                    Some(j) if j.ended() => Err(CancelError::AlreadyEnded {
                         job,
                         status: j.core.status(),
                     }),
@@ -428,7 +439,12 @@ impl Dispatcher {
                     .iter()
                     .rev()
                     .filter_map(|id| self.jobs.get(id))
-                    .map(|j| JobOverview::from(&self.details(j, now)))
+                    .map(|j| {
+                        let mut o = j.core.overview(now);
+                        o.start_time += self.epoch_at_start;
+                        o.end_time = o.end_time.map(|t| t + self.epoch_at_start);
+                        o
+                    })
                     .collect();
                 let _ = reply.send(list);
             }
@@ -443,21 +459,21 @@ impl Dispatcher {
             } => {
                 let result = match self.jobs.get_mut(&job) {
                     Some(j) => j.kv.put(key, value),
-                    None => Err(KvError::UnknownJob(job.to_string())),
+                    None => Err(KvError::UnknownJob(job)),
                 };
                 let _ = reply.send(result);
             }
             Message::KvGet { job, key, reply } => {
                 let result = match self.jobs.get(&job) {
-                    Some(j) => kv::check_key(&key).map(|()| j.kv.get(&key).map(str::to_owned)),
-                    None => Err(KvError::UnknownJob(job.to_string())),
+                    Some(j) => j.kv.get(&key).map(|v| v.map(str::to_owned)),
+                    None => Err(KvError::UnknownJob(job)),
                 };
                 let _ = reply.send(result);
             }
             Message::KvWait { job, key, reply } => {
                 let result = match self.jobs.get_mut(&job) {
-                    Some(j) => kv::check_key(&key).map(|()| j.kv.wait(key)),
-                    None => Err(KvError::UnknownJob(job.to_string())),
+                    Some(j) => j.kv.wait(key),
+                    None => Err(KvError::UnknownJob(job)),
                 };
                 let _ = reply.send(result);
             }
@@ -501,7 +517,7 @@ impl Dispatcher {
                     RmCall::Disconnected(cause) => {
                         // The ResourceManager forgot this JobMaster (e.g. missed heartbeats):
                         // register again so the job keeps its requirements.
-                        if !j.ended {
+                        if !j.ended() {
                             tracing::warn!(%job, %cause, "the ResourceManager disconnected the JobMaster; registering again");
                             let job_master_id = j.job_master_id;
                             let requirements = j.core.slot_pool().requirements().clone();
@@ -531,11 +547,14 @@ impl Dispatcher {
     }
 
     async fn submit(&mut self, mut spec: JobSpec) -> Result<JobId, SubmitError> {
+        if self.config.single_job && !self.jobs.is_empty() {
+            return Err(SubmitError::NotASession);
+        }
+        // The spec was validated when it was parsed; defaults can change what a forward edge joins.
         if spec.vertices.iter().any(|v| v.parallelism.is_none()) {
-            spec.apply_default_parallelism(1)
+            spec.apply_default_parallelism(self.config.default_parallelism)
                 .map_err(SubmitError::Invalid)?;
         }
-        spec.validate().map_err(SubmitError::Invalid)?;
         spec.check_resources(&self.config.max_slot)
             .map_err(SubmitError::Invalid)?;
         let job = JobId(rand::random());
@@ -557,9 +576,8 @@ impl Dispatcher {
             Job {
                 core,
                 job_master_id,
-                kv: Kv::default(),
+                kv: Kv::new(job),
                 token: crate::web::auth::job_token(&self.config.secret, &job),
-                ended: false,
             },
         );
         self.order.push_back(job);
@@ -569,14 +587,14 @@ impl Dispatcher {
     }
 
     fn forget_old_jobs(&mut self) {
-        let ended = self.jobs.values().filter(|j| j.ended).count();
+        let ended = self.jobs.values().filter(|j| j.ended()).count();
         let mut excess = ended.saturating_sub(MAX_ENDED_JOBS);
         if excess == 0 {
             return;
         }
         let jobs = &mut self.jobs;
         self.order.retain(|id| {
-            if excess > 0 && jobs.get(id).is_some_and(|j| j.ended) {
+            if excess > 0 && jobs.get(id).is_some_and(Job::ended) {
                 jobs.remove(id);
                 excess -= 1;
                 false
@@ -595,7 +613,7 @@ impl Dispatcher {
     ) {
         let job_id = parse_job_id(&job.0);
         let accepted: BTreeSet<String> = match job_id.and_then(|id| self.jobs.get_mut(&id)) {
-            Some(j) if !j.ended => {
+            Some(j) if !j.ended() => {
                 let parsed: Vec<SlotOffer> =
                     offers.iter().filter_map(SlotOffer::from_rpc).collect();
                 j.core
@@ -633,13 +651,19 @@ impl Dispatcher {
         for command in commands {
             match command {
                 Command::DeclareRequirements { requirements } => {
+                    // Sent without waiting for the answer: the dispatcher goes on while the
+                    // ResourceManager files it; a refusal is only worth a log line.
                     match self
                         .rm
-                        .declare_required_resources(job, job_master_id, requirements)
-                        .await
+                        .declare_required_resources_later(job, job_master_id, requirements)
                     {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => tracing::warn!(%job, "declaring requirements failed: {e}"),
+                        Ok(answer) => {
+                            tokio::spawn(async move {
+                                if let Ok(Err(e)) = answer.await {
+                                    tracing::warn!(%job, "declaring requirements failed: {e}");
+                                }
+                            });
+                        }
                         Err(_) => tracing::warn!(%job, "the ResourceManager has stopped"),
                     }
                 }
@@ -674,8 +698,7 @@ impl Dispatcher {
                 }
                 Command::JobTerminated { status, error } => {
                     if let Some(j) = self.jobs.get_mut(&job) {
-                        j.ended = true;
-                        j.kv.close_waiters();
+                        j.kv.close();
                     }
                     match &error {
                         Some(e) => tracing::info!(%job, ?status, error = %e, "job ended"),

@@ -148,6 +148,20 @@ pub enum ExecutionState {
 }
 
 impl ExecutionState {
+    /// Flink's name (`RUNNING`, ...), as the REST API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionState::Created => "CREATED",
+            ExecutionState::Scheduled => "SCHEDULED",
+            ExecutionState::Deploying => "DEPLOYING",
+            ExecutionState::Running => "RUNNING",
+            ExecutionState::Finished => "FINISHED",
+            ExecutionState::Canceling => "CANCELING",
+            ExecutionState::Canceled => "CANCELED",
+            ExecutionState::Failed => "FAILED",
+        }
+    }
+
     fn is_live(self) -> bool {
         matches!(self, ExecutionState::Deploying | ExecutionState::Running)
     }
@@ -876,6 +890,29 @@ impl JobMasterCore {
             vx.parallelism,
             self.attempt[s]
         )
+    }
+
+    /// The job's entry in `/jobs/overview`: counts only, without building every subtask's details.
+    pub fn overview(&self, now: Timestamp) -> super::summary::JobOverview {
+        let mut tasks = BTreeMap::new();
+        for state in &self.state {
+            *tasks.entry(state.as_str().to_owned()).or_insert(0) += 1;
+        }
+        super::summary::JobOverview {
+            jid: self.job.to_string(),
+            name: self.name.clone(),
+            state: self.status,
+            start_time: self.created_at.0,
+            end_time: self.ended_at.map(|t| t.0),
+            duration: self
+                .ended_at
+                .unwrap_or(now)
+                .0
+                .saturating_sub(self.created_at.0),
+            tasks,
+            failure: self.error.clone(),
+            restarts: self.backoff.restarts(),
+        }
     }
 
     /// The job as Flink's `/jobs/{id}` shows it, with each vertex's subtasks.

@@ -85,11 +85,7 @@ impl VertexDetails {
     ) -> Self {
         let mut tasks = BTreeMap::new();
         for s in &subtasks {
-            let key = serde_json::to_value(s.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            *tasks.entry(key).or_insert(0) += 1;
+            *tasks.entry(s.status.as_str().to_owned()).or_insert(0) += 1;
         }
         let any = |st: ExecutionState| subtasks.iter().any(|s| s.status == st);
         use ExecutionState::*;
@@ -140,6 +136,12 @@ pub struct JobOverview {
     pub duration: u64,
     /// Subtasks per state, over all vertices.
     pub tasks: BTreeMap<String, u32>,
+    /// Why the job failed.
+    #[serde(default)]
+    pub failure: Option<String>,
+    /// Restarts granted by the restart strategy.
+    #[serde(default)]
+    pub restarts: u32,
 }
 
 impl From<&JobDetails> for JobOverview {
@@ -158,6 +160,8 @@ impl From<&JobDetails> for JobOverview {
             end_time: d.end_time,
             duration: d.duration,
             tasks,
+            failure: d.failure.clone(),
+            restarts: d.restarts,
         }
     }
 }

@@ -261,6 +261,9 @@ impl Session {
         } = params;
         let job_master_config =
             JobMasterConfig::from_configuration(&conf).map_err(|e| e.to_string())?;
+        let default_parallelism = conf
+            .get(&crate::config::job_options::PARALLELISM_DEFAULT)
+            .map_err(|e| e.to_string())?;
         let rm_config =
             ResourceManagerConfig::from_configuration(&conf).map_err(|e| e.to_string())?;
         let driver_config =
@@ -337,6 +340,8 @@ impl Session {
                 max_slot,
                 kv_url: format!("http://{host}:{}", rest_address.port()),
                 secret: secret.clone(),
+                default_parallelism,
+                single_job: job.is_some(),
             },
             rm.clone(),
             bridge.clone(),

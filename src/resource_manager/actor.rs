@@ -239,6 +239,24 @@ impl ResourceManagerHandle {
         .await
     }
 
+    /// Declares a job's requirements without waiting: the answer arrives on the returned
+    /// receiver (the message is queued at once, so declarations keep their order).
+    pub fn declare_required_resources_later(
+        &self,
+        job: JobId,
+        job_master_id: u128,
+        requirements: BTreeMap<ResourceProfile, u32>,
+    ) -> Result<oneshot::Receiver<Result<(), RmError>>, Stopped> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Message::DeclareRequiredResources {
+            job,
+            job_master_id,
+            requirements,
+            reply,
+        })?;
+        Ok(rx)
+    }
+
     /// A JobMaster goes away; a globally terminal status clears the job's requirements.
     pub fn disconnect_job_master(&self, job: JobId, status: JobStatus) -> Result<(), Stopped> {
         self.send(Message::DisconnectJobMaster { job, status })

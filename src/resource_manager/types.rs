@@ -330,6 +330,23 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// Flink's name (`RUNNING`, `FINISHED`, ...), as the REST API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Created => "CREATED",
+            JobStatus::Initializing => "INITIALIZING",
+            JobStatus::Running => "RUNNING",
+            JobStatus::Failing => "FAILING",
+            JobStatus::Failed => "FAILED",
+            JobStatus::Cancelling => "CANCELLING",
+            JobStatus::Canceled => "CANCELED",
+            JobStatus::Finished => "FINISHED",
+            JobStatus::Restarting => "RESTARTING",
+            JobStatus::Suspended => "SUSPENDED",
+            JobStatus::Reconciling => "RECONCILING",
+        }
+    }
+
     /// Failed, cancelled or finished: the job will never run again, so its requirements are cleared.
     pub fn is_globally_terminal(self) -> bool {
         matches!(

@@ -168,6 +168,7 @@ struct TaskExecutor {
     fatal: Option<TaskExecutorError>,
     net_tx: mpsc::UnboundedSender<NetEvent>,
     task_tx: mpsc::UnboundedSender<TaskEvent>,
+    process_settings: ProcessSettings,
 }
 
 impl TaskExecutor {
@@ -181,7 +182,14 @@ impl TaskExecutor {
             config.number_of_slots,
             config.total_resources,
         );
+        let process_settings = ProcessSettings {
+            log_dir: config.log_dir.clone(),
+            cancel_grace_period: config.cancel_grace_period,
+            stderr_tail_bytes: config.stderr_tail_bytes,
+            bin_dir: process::spindle_dir(),
+        };
         TaskExecutor {
+            process_settings,
             config,
             slots,
             tasks: HashMap::new(),
@@ -455,15 +463,7 @@ impl TaskExecutor {
             job_id: task.job_id.clone(),
             allocation_id: task.allocation_id.clone(),
             pid: None,
-            cancel: process::spawn_task(
-                task,
-                ProcessSettings {
-                    log_dir: self.config.log_dir.clone(),
-                    cancel_grace_period: self.config.cancel_grace_period,
-                    stderr_tail_bytes: self.config.stderr_tail_bytes,
-                },
-                self.task_tx.clone(),
-            ),
+            cancel: process::spawn_task(task, self.process_settings.clone(), self.task_tx.clone()),
         };
         self.tasks.insert(id, running);
     }

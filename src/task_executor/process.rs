@@ -86,6 +86,25 @@ pub struct ProcessSettings {
     pub log_dir: PathBuf,
     pub cancel_grace_period: Duration,
     pub stderr_tail_bytes: usize,
+    /// A folder holding a `spindle` binary, put first on every task's `PATH` (so a task can call
+    /// `spindle kv`).
+    pub bin_dir: Option<PathBuf>,
+}
+
+/// A folder with a `spindle` binary for tasks: this process's own folder when the binary is named
+/// `spindle`, else the working directory when it holds one (a YARN container's link to the
+/// localized binary).
+pub fn spindle_dir() -> Option<PathBuf> {
+    const NAME: &str = "spindle";
+    let own = std::env::current_exe()
+        .ok()
+        .filter(|exe| exe.file_name().is_some_and(|n| n == NAME))
+        .and_then(|exe| exe.parent().map(Path::to_path_buf));
+    own.or_else(|| {
+        std::env::current_dir()
+            .ok()
+            .filter(|cwd| cwd.join(NAME).is_file())
+    })
 }
 
 /// Starts watching a new task process; it is launched on the watcher's task, not the caller's.
@@ -111,7 +130,13 @@ async fn run_task(
 ) -> TaskOutcome {
     let id = task.execution_attempt_id.clone();
     let (out_path, err_path) = task_log_paths(&settings.log_dir, &task);
-    let mut child = match launch(&task, &settings.log_dir, &out_path, &err_path) {
+    let mut child = match launch(
+        &task,
+        &settings.log_dir,
+        settings.bin_dir.as_deref(),
+        &out_path,
+        &err_path,
+    ) {
         Ok(child) => child,
         Err(error) => {
             warn!(task = %id, "{error}");
@@ -158,6 +183,7 @@ async fn run_task(
 fn launch(
     task: &TaskDeployment,
     log_dir: &Path,
+    bin_dir: Option<&Path>,
     out_path: &Path,
     err_path: &Path,
 ) -> Result<tokio::process::Child, String> {
@@ -172,18 +198,14 @@ fn launch(
     let (stdout, stderr) = (open(out_path)?, open(err_path)?);
     let mut command = Command::new(program);
     command.args(args).envs(&task.env);
-    // The container's working directory holds the localized `spindle`: put it first on the
-    // task's PATH so a task can call `spindle kv`.
-    if let Ok(cwd) = std::env::current_dir()
-        && cwd.join(crate::yarn_driver::launch::BINARY_LINK).is_file()
-    {
+    if let Some(dir) = bin_dir {
         let rest = task
             .env
             .get("PATH")
             .cloned()
             .or_else(|| std::env::var("PATH").ok())
             .unwrap_or_default();
-        command.env("PATH", format!("{}:{rest}", cwd.display()));
+        command.env("PATH", format!("{}:{rest}", dir.display()));
     }
     command
         .env("SPINDLE_JOB_ID", &task.job_id.0)

@@ -8,7 +8,8 @@
 //! - `PUT /jobs/{id}/kv/{key}` (the body is the value) and `GET /jobs/{id}/kv/{key}[?wait=ms]`:
 //!   the job's key-value store, for its tasks, with the job's token
 //!   ([`super::auth::job_token`]); a GET with `wait` holds the request until the key is put (at
-//!   most [`MAX_WAIT`]).
+//!   most [`MAX_WAIT`]). A key that is not set is 404; a job that has ended (or never existed)
+//!   is 410.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,7 +62,12 @@ pub(super) async fn list(State(state): State<Arc<WebState>>) -> Response {
 
 pub(super) async fn overview(State(state): State<Arc<WebState>>) -> Response {
     match state.jobs.overview().await {
-        Some(jobs) => Json(json!({ "jobs": jobs })).into_response(),
+        Some(jobs) => {
+            if jobs.iter().any(|j| j.state.is_globally_terminal()) {
+                state.job_end_seen.notify_one();
+            }
+            Json(json!({ "jobs": jobs })).into_response()
+        }
         None => stopped(),
     }
 }
@@ -123,6 +129,7 @@ pub(super) async fn submit(
             (StatusCode::BAD_REQUEST, Json(json!({ "errors": errors }))).into_response()
         }
         Err(SubmitError::Stopped) => stopped(),
+        Err(e @ SubmitError::NotASession) => error(StatusCode::CONFLICT, e.to_string()),
     }
 }
 
@@ -171,10 +178,13 @@ pub(super) async fn patch(
 }
 
 fn kv_error(e: KvError) -> Response {
+    // 404 is kept for a key that is not set, so `spindle kv` tells it apart from a store that
+    // is not there (410).
     let status = match e {
-        KvError::UnknownJob(_) => StatusCode::NOT_FOUND,
+        KvError::UnknownJob(_) | KvError::Ended(_) => StatusCode::GONE,
         KvError::BadKey(_) => StatusCode::BAD_REQUEST,
         KvError::ValueTooLarge { .. } | KvError::Full => StatusCode::PAYLOAD_TOO_LARGE,
+        KvError::TooManyWaits => StatusCode::TOO_MANY_REQUESTS,
     };
     error(status, e.to_string())
 }
@@ -206,7 +216,7 @@ pub(super) async fn kv_put(
     if let Err((status, message)) = kv_auth(&state, &job, &headers) {
         return error(status, message);
     }
-    let Ok(value) = String::from_utf8(body.to_vec()) else {
+    let Ok(value) = String::from_utf8(Vec::from(body)) else {
         return error(StatusCode::BAD_REQUEST, "a value must be UTF-8 text");
     };
     match state.jobs.kv_put(job, key, value).await {

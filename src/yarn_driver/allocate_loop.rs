@@ -130,8 +130,8 @@ impl Start {
                     lp.heartbeat().await;
                     // Surplus containers go back at once rather than a heartbeat later: an
                     // allocation the application will not use should not be held at all. Only
-                    // one such extra call per heartbeat, so a failing call does not spin.
-                    hurried = lp.am.pending_releases() > 0 && !hurried;
+                    // after a call that succeeded, and once, so failing calls keep their pace.
+                    hurried = lp.am.pending_releases() > 0 && lp.failures == 0 && !hurried;
                     next_heartbeat = if hurried {
                         Instant::now()
                     } else {

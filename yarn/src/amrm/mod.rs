@@ -197,13 +197,10 @@ impl AmRmClient {
         &self.asks
     }
 
-    /// `fast` while containers are asked for and not yet granted or releases wait to be sent,
-    /// `normal` otherwise: the RM allocates on NodeManager heartbeats, and only a pending ask or
-    /// release is worth hurrying for.
+    /// `fast` while containers are asked for and not yet granted, `normal` otherwise: the RM
+    /// allocates on NodeManager heartbeats, and only a pending ask is worth polling for.
     pub fn heartbeat_interval(&self, fast: Duration, normal: Duration) -> Duration {
-        // Releases waiting to be sent (surplus containers) also go out at the fast pace: a
-        // container the application does not use should not stay allocated for a slow heartbeat.
-        if self.asks.total_outstanding() > 0 || !self.release.is_empty() {
+        if self.asks.total_outstanding() > 0 {
             fast
         } else {
             normal
