@@ -3,8 +3,9 @@
 //! and one that misbehaves fails here as it would there.
 //!
 //! [`MiniYarn::start`] brings up, in this process:
-//! - the ResourceManager actor ([`rm`]) with its scheduler ([`scheduler`]), its REST API and
-//!   fault-injection endpoints ([`rest`]) and the ApplicationMasterProtocol server ([`rpc`]);
+//! - the ResourceManager actor ([`rm`]) with its scheduler ([`scheduler`]) and its two front doors
+//!   for clients, the REST API with fault-injection endpoints ([`rest`]) and ApplicationClientProtocol
+//!   over Hadoop RPC ([`client_rpc`]), plus the ApplicationMasterProtocol server ([`rpc`]);
 //! - N NodeManager actors ([`nm`]), each with a ContainerManagementProtocol server, running containers
 //!   as real processes ([`process`]) after localizing their resources ([`localize`]);
 //! - a WebHDFS subset over a local folder ([`hdfs`]) that `hdfs://` resources are localized from;
@@ -26,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod client_rpc;
 pub mod hdfs;
 pub mod journal;
 pub mod localize;
@@ -156,7 +158,7 @@ pub struct NodeAddress {
 /// Where the mini cluster listens (the JSON of the ready line).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct MiniAddresses {
-    /// `yarn.resourcemanager.address` (ApplicationClientProtocol is not served: use REST).
+    /// `yarn.resourcemanager.address`: the ApplicationClientProtocol server (SIMPLE auth).
     pub resource_manager: String,
     /// `yarn.resourcemanager.scheduler.address`: the ApplicationMasterProtocol server.
     pub scheduler: String,
@@ -353,10 +355,8 @@ impl MiniYarn {
 
         let mut tasks = Vec::new();
         let (web_listener, webapp) = listen("RM web").await?;
-        let (client_listener, resource_manager) = listen("RM client").await?;
         let (nn_listener, nn_rpc) = listen("NameNode RPC").await?;
         let (hdfs_listener, webhdfs) = listen("WebHDFS").await?;
-        tasks.push(reserve(client_listener));
         tasks.push(reserve(nn_listener));
 
         let secrets = Arc::new(tokens::Secrets::generate());
@@ -402,7 +402,18 @@ impl MiniYarn {
             .await
             .map_err(io("binding the scheduler port"))?;
         let scheduler_address = scheduler_server.local_addr().to_string();
-        let mut rpc_servers = vec![scheduler_server];
+        // The client port of an insecure ResourceManager: SIMPLE authentication.
+        let client_server = Server::builder()
+            .protocol(
+                client_rpc::CLIENT_PROTOCOL,
+                client_rpc::ClientService::new(rm.clone()),
+            )
+            .simple_auth(true)
+            .bind("127.0.0.1:0")
+            .await
+            .map_err(io("binding the RM client port"))?;
+        let resource_manager = client_server.local_addr().to_string();
+        let mut rpc_servers = vec![scheduler_server, client_server];
 
         let mut environment: Vec<(String, String)> = std::env::vars().collect();
         environment.retain(|(k, _)| k != "HADOOP_CONF_DIR" && k != "YARN_CONF_DIR");
