@@ -24,6 +24,7 @@ run_lane "distributed_shell on mini-yarn" scripts/lane-distributed-shell-on-mini
 run_lane "yarn-api-client against mini-yarn's REST API" scripts/lane-yarn-api-client-on-mini.sh
 run_lane "the session ApplicationMaster on mini-yarn, submitted by hand" scripts/lane-am-session-on-mini.sh
 run_lane "the README's quick start" scripts/quickstart.sh
+run_lane "Flink 2.3 and Spark 4.3 on mini-yarn, unmodified" scripts/lane-peers-on-mini.sh
 
 echo
 echo "lanes: $lanes_passed passed, $lanes_failed failed, $lanes_skipped skipped"
