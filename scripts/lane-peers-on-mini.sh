@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Unmodified Apache Flink 2.3 and Spark 4.3 (from PyPI, laid out by scripts/fetch-peers.sh) on one
 # `spindle mini-yarn`, through its ApplicationClientProtocol front door, each to FINISHED/SUCCEEDED:
+#   0. Hadoop's own YarnClient (scripts/peers/YarnClientCheck.java): cluster views, submit, kill,
+#      an unknown application;
 #   1. Flink `yarn-session.sh -d`, a tiny DataStream job on it (`flink run -t yarn-session`), `stop`;
 #   2. Flink `flink run -t yarn-application` with the same job;
 #   3. SparkPi in cluster mode (`spark-submit --master yarn --deploy-mode cluster`);
@@ -62,6 +64,17 @@ expect_end() { # app, wanted "STATE FINAL", timeout seconds, logs...
     fail "$app ended '$got', expected '$want'" "$@"
   fi
 }
+
+# 0. Hadoop's YarnClient, directly.
+begin "Hadoop 3.5.0 YarnClient: nodes, metrics, queues, submit, list, kill, unknown application"
+yc_cp="$HADOOP_CLASSPATH:$(ls "$SPARK_HOME"/jars/slf4j-api-*.jar | head -n1)"
+mkdir -p "$work/yc"
+if javac -nowarn -d "$work/yc" -cp "$yc_cp" scripts/peers/YarnClientCheck.java 2>"$work/yc.out" &&
+  timeout 120 java -cp "$HADOOP_CONF_DIR:$yc_cp:$work/yc" YarnClientCheck >>"$work/yc.out" 2>&1; then
+  grep -E '^(ok|FAIL) ' "$work/yc.out"
+else
+  fail "Hadoop's YarnClient against mini-yarn" "$work/yc.out"
+fi
 
 # 1. Flink session, a job on it, stop.
 begin "Flink 2.3 yarn-session.sh -d, a tiny job, stop"
