@@ -41,7 +41,7 @@ const PARALLELISM: u32 = 10_000;
 fn spec() -> JobSpec {
     let vertex = |name: &str| VertexSpec {
         name: name.to_owned(),
-        parallelism: PARALLELISM,
+        parallelism: Some(PARALLELISM),
         slot_sharing_group: "default".to_owned(),
         resources: None,
         command: vec!["sh".into(), "-c".into(), "true".into()],

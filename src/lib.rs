@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod dispatcher;
 pub mod job_master;
 pub mod jobmanager;
 pub mod jobspec;

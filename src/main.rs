@@ -26,6 +26,14 @@ struct Cli {
 enum Command {
     /// Starts a session cluster on YARN (or attaches to, queries or stops one), with Flink's flags.
     YarnSession(spindle::cli::args::YarnSessionArgs),
+    /// Runs a job (a job spec file) in a per-job cluster or in the running session.
+    Run(spindle::cli::args::RunArgs),
+    /// Lists the session's jobs.
+    List(spindle::cli::args::ListArgs),
+    /// Cancels a job of the session.
+    Cancel(spindle::cli::args::CancelArgs),
+    /// Reads and writes the job's key-value store (from inside a task).
+    Kv(spindle::cli::kv::KvArgs),
     /// The ApplicationMaster of a session (started by YARN in the AM container).
     Jobmanager(JobManagerOptions),
     /// A TaskExecutor (started by the ApplicationMaster in a worker container).
@@ -61,6 +69,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(argv);
     match cli.command {
         Command::YarnSession(args) => spindle::cli::run_yarn_session(args),
+        Command::Run(args) => spindle::cli::run_job(args),
+        Command::List(args) => spindle::cli::list_jobs(args),
+        Command::Cancel(args) => spindle::cli::cancel_job(args),
+        Command::Kv(args) => spindle::cli::kv::run(args),
         Command::Jobmanager(options) => {
             init_logging();
             runtime().block_on(spindle::jobmanager::run(options))

@@ -7,15 +7,12 @@
 
 mod am_fake_yarn;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use am_fake_yarn::{FakeYarn, SilentJobMaster, task_executor};
+use am_fake_yarn::{FakeYarn, task_executor};
 use serde_json::Value;
 use spindle::config::Configuration;
 use spindle::jobmanager::{Session, SessionParams};
-use spindle::resource_manager::types::{JobId, JobStatus, ResourceProfile};
 use spindle::rpc::Secret;
 use spindle::web::auth::request_token;
 use spindle::yarn_driver::StagedFile;
@@ -61,6 +58,7 @@ async fn session_brings_up_the_minimum_registers_slots_and_stops_cleanly() {
         binary: StagedFile::parse("hdfs://nn:8020/s/spindle|100|1").unwrap(),
         staged_conf: StagedFile::parse("hdfs://nn:8020/s/spindle-conf.yaml|10|2").unwrap(),
         ship: vec![],
+        job: None,
     })
     .await
     .unwrap();
@@ -124,20 +122,18 @@ async fn session_brings_up_the_minimum_registers_slots_and_stops_cleanly() {
     assert_eq!(first["totalResource"]["cpuCores"], 2.0);
     assert_eq!(first["totalResource"], first["freeResource"]);
 
-    // A job takes 3 slots: the ResourceManager's slot requests reach the TaskExecutors, which
-    // allocate them (their resources fit what the TaskExecutors were started with) and report
-    // them back; when the job ends they are free again.
-    let rm = session.resource_manager().clone();
-    let job = JobId(42);
-    rm.register_job_master(job, 1, "jm-address".into(), Arc::new(SilentJobMaster))
-        .await
-        .unwrap();
-    rm.declare_required_resources(job, 1, BTreeMap::from([(ResourceProfile::Unknown, 3)]))
-        .await
-        .unwrap()
-        .unwrap();
+    // A job of 3 subtasks takes 3 slots: the JobMaster's requirements become slot requests
+    // that reach the TaskExecutors, which allocate them (their resources fit what the
+    // TaskExecutors were started with), offer them to the job and run its tasks; when the job is
+    // cancelled its slots are free again.
+    let spec = spindle::jobspec::JobSpec::parse(
+        "name: sleepers\nvertices:\n  - {name: s, parallelism: 3, command: [sleep, '60']}\n",
+    )
+    .unwrap();
+    let job = session.dispatcher().submit(spec).await.unwrap();
     let overview = wait_for_available(&http, &base, 1).await;
     assert_eq!(overview["slots-total"], 4);
+    assert_eq!(overview["jobs-running"], 1);
     let tms = get(&http, &format!("{base}/taskmanagers")).await;
     let free: u64 = tms["taskmanagers"]
         .as_array()
@@ -146,8 +142,12 @@ async fn session_brings_up_the_minimum_registers_slots_and_stops_cleanly() {
         .map(|t| t["freeSlots"].as_u64().unwrap())
         .sum();
     assert_eq!(free, 1);
-    rm.disconnect_job_master(job, JobStatus::Finished).unwrap();
+    let details = get(&http, &format!("{base}/jobs/{job}")).await;
+    assert_eq!(details["state"], "RUNNING", "{details}");
+    session.dispatcher().cancel(job).await.unwrap().unwrap();
     wait_for_available(&http, &base, 4).await;
+    let details = get(&http, &format!("{base}/jobs/{job}")).await;
+    assert_eq!(details["state"], "CANCELED", "{details}");
 
     let config = get(&http, &format!("{base}/jobmanager/config")).await;
     let password = config

@@ -13,7 +13,7 @@ fn spec(name: &str) -> JobSpec {
 
 /// Starts every subtask of a vertex at once (as slots would) and waits for all.
 fn run_vertex(v: &VertexSpec, attempt: u32) -> Vec<Output> {
-    let children: Vec<_> = (0..v.parallelism)
+    let children: Vec<_> = (0..v.parallelism())
         .map(|i| {
             Command::new(&v.command[0])
                 .args(&v.command[1..])
@@ -21,7 +21,7 @@ fn run_vertex(v: &VertexSpec, attempt: u32) -> Vec<Output> {
                 .env("SPINDLE_JOB_ID", "0000000000000000000000000000abcd")
                 .env("SPINDLE_VERTEX", &v.name)
                 .env("SPINDLE_SUBTASK_INDEX", i.to_string())
-                .env("SPINDLE_PARALLELISM", v.parallelism.to_string())
+                .env("SPINDLE_PARALLELISM", v.parallelism().to_string())
                 .env("SPINDLE_ATTEMPT", attempt.to_string())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())

@@ -432,7 +432,7 @@ fn the_summary_has_flinks_job_shape() {
     let mut s = sim(ABC, fixed(0), |_| TaskOutcome::finish_after(100));
     s.run(60_000);
     let json = serde_json::to_value(s.jm.details(Timestamp(s.now()))).unwrap();
-    assert_eq!(json["state"], "Finished");
+    assert_eq!(json["state"], "FINISHED");
     assert_eq!(json["jid"], format!("{:032x}", JOB.0));
     let a = &json["vertices"][0];
     assert_eq!(a["name"], "A");

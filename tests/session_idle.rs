@@ -68,6 +68,7 @@ async fn taskmanagers_the_minimum_does_not_need_are_released_after_the_idle_time
         binary: StagedFile::parse("hdfs://nn:8020/s/spindle|100|1").unwrap(),
         staged_conf: StagedFile::parse("hdfs://nn:8020/s/spindle-conf.yaml|10|2").unwrap(),
         ship: vec![],
+        job: None,
     })
     .await
     .unwrap();

@@ -17,27 +17,49 @@ const MULTI_LETTER_SHORTS: [(&str, &str); 6] = [
     ("-id", "--applicationId"),
 ];
 
-/// The subcommand whose arguments [`rewrite_flink_short_flags`] rewrites.
-pub const SUBCOMMAND: &str = "yarn-session";
+/// `spindle run`/`list`/`cancel`'s multi-letter short options (Flink's `-y*` YARN options) and the
+/// long option each stands for. `-yD` also takes its value attached (`-yDkey=value`).
+const RUN_MULTI_LETTER_SHORTS: [(&str, &str); 10] = [
+    ("-ytm", "--yarntaskManagerMemory"),
+    ("-yjm", "--yarnjobManagerMemory"),
+    ("-yqu", "--yarnqueue"),
+    ("-ynm", "--yarnname"),
+    ("-yid", "--yarnapplicationId"),
+    ("-yat", "--yarnapplicationType"),
+    ("-ys", "--yarnslots"),
+    ("-yn", "--yarncontainer"),
+    ("-yt", "--yarnship"),
+    ("-yD", "--yarnDynamic"),
+];
 
-/// Rewrites Flink's multi-letter short options (`-tm 2g`, `-tm=2g`) after the `yarn-session`
-/// subcommand into long options (`--taskManagerMemory 2g`); everything else, and everything after
+/// The subcommand whose arguments [`rewrite_flink_short_flags`] rewrites with the session table.
+pub const SUBCOMMAND: &str = "yarn-session";
+/// The subcommands whose arguments are rewritten with the `-y*` table.
+const JOB_SUBCOMMANDS: [&str; 3] = ["run", "list", "cancel"];
+
+/// Rewrites Flink's multi-letter short options after the `yarn-session` subcommand (`-tm 2g`,
+/// `-tm=2g` → `--taskManagerMemory 2g`) and after `run`, `list` and `cancel` (`-ys 2` →
+/// `--yarnslots 2`, `-yDk=v` → `--yarnDynamic=k=v`); everything else, and everything after
 /// `--`, is left as is.
 pub fn rewrite_flink_short_flags<I: IntoIterator<Item = OsString>>(argv: I) -> Vec<OsString> {
     let mut out = Vec::new();
-    let mut in_session = false;
+    let mut table: Option<&[(&str, &str)]> = None;
     let mut done = false;
-    for arg in argv {
+    for (i, arg) in argv.into_iter().enumerate() {
         let rewritten = match arg.to_str() {
             Some("--") => {
                 done = true;
                 None
             }
-            Some(SUBCOMMAND) if !in_session => {
-                in_session = true;
+            Some(SUBCOMMAND) if table.is_none() && i > 0 => {
+                table = Some(&MULTI_LETTER_SHORTS);
                 None
             }
-            Some(s) if in_session && !done => rewrite_one(s),
+            Some(s) if table.is_none() && i > 0 && JOB_SUBCOMMANDS.contains(&s) => {
+                table = Some(&RUN_MULTI_LETTER_SHORTS);
+                None
+            }
+            Some(s) if !done => table.and_then(|t| rewrite_one(t, s)),
             _ => None,
         };
         out.push(rewritten.map(OsString::from).unwrap_or(arg));
@@ -45,10 +67,14 @@ pub fn rewrite_flink_short_flags<I: IntoIterator<Item = OsString>>(argv: I) -> V
     out
 }
 
-fn rewrite_one(arg: &str) -> Option<String> {
-    MULTI_LETTER_SHORTS.iter().find_map(|(short, long)| {
+fn rewrite_one(table: &[(&str, &str)], arg: &str) -> Option<String> {
+    table.iter().find_map(|(short, long)| {
         if arg == *short {
             Some((*long).to_owned())
+        } else if *short == "-yD" {
+            arg.strip_prefix(short)
+                .filter(|rest| !rest.is_empty())
+                .map(|value| format!("{long}={}", value.strip_prefix('=').unwrap_or(value)))
         } else {
             arg.strip_prefix(short)
                 .and_then(|rest| rest.strip_prefix('='))
@@ -101,6 +127,87 @@ pub struct YarnSessionArgs {
     /// Stop the session named by -id, or the one in the properties file.
     #[arg(long = "stop")]
     pub stop: bool,
+}
+
+/// `spindle run`: run a job on YARN, in a per-job cluster or in the running session.
+#[derive(clap::Args, Debug, Clone, Default)]
+#[command(
+    after_help = "Per-job mode with -m yarn-cluster or -t yarn-per-job: a cluster is \
+started for the job and ends with it. Otherwise the job goes to the session in the properties \
+file (or the one named by -yid).\nMulti-letter short options as in Flink: -ys, -ytm, -yjm, -yqu, \
+-ynm, -yat, -yid, -yt, -yD; -yn is accepted and ignored."
+)]
+pub struct RunArgs {
+    /// The job spec (YAML or JSON).
+    #[arg(value_name = "JOBSPEC")]
+    pub spec: PathBuf,
+    /// `yarn-cluster` for a per-job cluster.
+    #[arg(short = 'm', long = "jobmanager", value_name = "ADDRESS")]
+    pub jobmanager: Option<String>,
+    /// `yarn-per-job` (a cluster for this job) or `yarn-session` (the running session).
+    #[arg(short = 't', long = "target", value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Parallelism of vertices that do not set their own (parallelism.default).
+    #[arg(short = 'p', long = "parallelism")]
+    pub parallelism: Option<u32>,
+    /// Submit and return without waiting for the job's end.
+    #[arg(short = 'd', long = "detached")]
+    pub detached: bool,
+    /// Slots per TaskManager (-ys; taskmanager.numberOfTaskSlots).
+    #[arg(long = "yarnslots")]
+    pub slots: Option<u32>,
+    /// TaskManager process memory, MB or with a unit (-ytm).
+    #[arg(long = "yarntaskManagerMemory", value_parser = parse_memory_mb, value_name = "MEM")]
+    pub task_manager_memory_mb: Option<u64>,
+    /// JobManager (ApplicationMaster) process memory, MB or with a unit (-yjm).
+    #[arg(long = "yarnjobManagerMemory", value_parser = parse_memory_mb, value_name = "MEM")]
+    pub job_manager_memory_mb: Option<u64>,
+    /// YARN queue (-yqu).
+    #[arg(long = "yarnqueue")]
+    pub queue: Option<String>,
+    /// Application name (-ynm; default: the job's name).
+    #[arg(long = "yarnname")]
+    pub name: Option<String>,
+    /// Application type (-yat).
+    #[arg(long = "yarnapplicationType")]
+    pub application_type: Option<String>,
+    /// The session to submit to (-yid), instead of the one in the properties file.
+    #[arg(long = "yarnapplicationId", value_name = "APP_ID")]
+    pub application_id: Option<String>,
+    /// A file or folder to ship to every container (-yt; repeatable).
+    #[arg(long = "yarnship", value_name = "PATH")]
+    pub ship: Vec<PathBuf>,
+    /// Number of TaskManagers (-yn): ignored, as in Flink; TaskManagers follow the job's needs.
+    #[arg(long = "yarncontainer", value_name = "N")]
+    pub containers: Option<u32>,
+    /// A configuration property of the per-job cluster, key=value (-yD; repeatable).
+    #[arg(long = "yarnDynamic", value_parser = parse_dynamic_property, value_name = "KEY=VALUE")]
+    pub yarn_dynamic: Vec<(String, String)>,
+    /// A configuration property, key=value (repeatable).
+    #[arg(short = 'D', value_parser = parse_dynamic_property, value_name = "KEY=VALUE")]
+    pub dynamic: Vec<(String, String)>,
+}
+
+/// `spindle list`: the jobs of the session.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ListArgs {
+    /// The session (-yid), instead of the one in the properties file.
+    #[arg(long = "yarnapplicationId", value_name = "APP_ID")]
+    pub application_id: Option<String>,
+    /// Also list jobs that have ended.
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+}
+
+/// `spindle cancel`: cancel a job of the session.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CancelArgs {
+    /// The job id (32 hex digits, as `spindle list` shows).
+    #[arg(value_name = "JOBID")]
+    pub job: String,
+    /// The session (-yid), instead of the one in the properties file.
+    #[arg(long = "yarnapplicationId", value_name = "APP_ID")]
+    pub application_id: Option<String>,
 }
 
 /// A `-D key=value`.

@@ -89,6 +89,28 @@ pub fn check_memory(spec: &ClusterSpec, max: &ResourceInfo) -> Result<(), String
     )
 }
 
+/// vcores against the maximum allocation (`yarn.scheduler.maximum-allocation-vcores`, which the
+/// new-application answer gives): a larger ask would never be granted.
+pub fn check_max_vcores(spec: &ClusterSpec, max: &ResourceInfo) -> Result<(), String> {
+    let max_vcores = i64::from(max.v_cores);
+    if max_vcores <= 0 {
+        return Ok(());
+    }
+    if i64::from(spec.appmaster_vcores) > max_vcores {
+        return Err(format!(
+            "the ApplicationMaster asks for {} virtual cores but the YARN cluster grants at most              {max_vcores} per container (yarn.scheduler.maximum-allocation-vcores); lower              yarn.appmaster.vcores",
+            spec.appmaster_vcores
+        ));
+    }
+    if i64::from(spec.taskmanager_vcores) > max_vcores {
+        return Err(format!(
+            "the number of virtual cores per TaskManager ({}) exceeds what the YARN cluster grants              per container ({max_vcores}, yarn.scheduler.maximum-allocation-vcores); the virtual              cores default to the slots per TaskManager (-s {}): lower -s, or set              -Dyarn.containers.vcores=<n> to at most {max_vcores}",
+            spec.taskmanager_vcores, spec.slots
+        ));
+    }
+    Ok(())
+}
+
 /// Warnings (not errors) when a container is larger than the most free memory on any node: YARN
 /// will wait until room is made.
 pub fn free_memory_warnings(spec: &ClusterSpec, nodes: &[NodeInfo]) -> Vec<String> {
@@ -241,6 +263,12 @@ mod tests {
     fn memory_above_the_maximum_allocation_is_refused_naming_the_flag() {
         let max = ResourceInfo::new(4096, 4);
         check_memory(&spec(1, 4096, 4096), &max).unwrap();
+        check_max_vcores(&spec(4, 1024, 1024), &max).unwrap();
+        let e = check_max_vcores(&spec(5, 1024, 1024), &max).unwrap_err();
+        assert!(
+            e.contains("maximum-allocation-vcores") && e.contains("-Dyarn.containers.vcores"),
+            "{e}"
+        );
         let e = check_memory(&spec(1, 4097, 1024), &max).unwrap_err();
         assert!(
             e.contains("-tm") && e.contains("4096 MB") && e.contains("4097 MB"),

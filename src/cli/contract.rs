@@ -17,8 +17,8 @@
 //!   ends (`--stop` deletes it too once the application is final).
 
 pub use crate::jobmanager::contract::{
-    ENV_STAGED_BINARY, ENV_STAGED_CONF, ENV_STAGED_SHIP, ENV_STAGING_DIR, ENV_WEBHDFS_ADDRESSES,
-    parse_ship_env_value, render_conf_file, ship_env_value,
+    ENV_JOB_FILE, ENV_STAGED_BINARY, ENV_STAGED_CONF, ENV_STAGED_SHIP, ENV_STAGING_DIR,
+    ENV_WEBHDFS_ADDRESSES, JOB_LINK, parse_ship_env_value, render_conf_file, ship_env_value,
 };
 pub use crate::rpc::Secret;
 pub use crate::web::auth::request_token;

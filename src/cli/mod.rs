@@ -1,9 +1,11 @@
 //! The command line on the user's machine: `spindle yarn-session` deploys, attaches to, queries and
-//! stops session clusters on YARN with Flink's flags.
+//! stops session clusters on YARN with Flink's flags; `spindle run`, `list` and `cancel` run jobs.
 //!
 //! - [`args`]: the flags, and the rewriting of Flink's multi-letter short options;
 //! - [`checks`]: what is verified before anything is submitted;
 //! - [`session`]: staging, submission, progress, `-q` and `--stop`;
+//! - [`jobs`]: `spindle run` (per-job clusters and session jobs), `spindle list`, `spindle cancel`;
+//! - [`kv`]: `spindle kv`, which tasks use to reach their job's key-value store;
 //! - [`properties`]: the per-user file remembering the last session (mode 0600: it holds the
 //!   session's secret, which `--stop` needs to ask the ApplicationMaster to shut down);
 //! - [`embedded`]: the background mini-yarn used when no Hadoop configuration is given;
@@ -13,6 +15,8 @@ pub mod args;
 pub mod checks;
 pub mod contract;
 pub mod embedded;
+pub mod jobs;
+pub mod kv;
 pub mod properties;
 pub mod session;
 
@@ -79,22 +83,58 @@ async fn environment(start_embedded: bool, out: &mut dyn Write) -> Result<Enviro
     Environment::from_hadoop_conf(&conf, &user)
 }
 
-/// `spindle yarn-session`.
-pub fn run_yarn_session(args: YarnSessionArgs) -> ExitCode {
+/// Runs a command's future on a fresh runtime; an error is printed after `spindle <name>: `.
+fn block_on(name: &str, f: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("spindle yarn-session: cannot start the async runtime: {e}");
+            eprintln!("spindle {name}: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(yarn_session(args)) {
+    match runtime.block_on(f) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("spindle yarn-session: {e}");
+            eprintln!("spindle {name}: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `spindle yarn-session`.
+pub fn run_yarn_session(args: YarnSessionArgs) -> ExitCode {
+    block_on("yarn-session", yarn_session(args))
+}
+
+/// `spindle run`.
+pub fn run_job(args: args::RunArgs) -> ExitCode {
+    block_on("run", async move {
+        let mut out = std::io::stdout();
+        jobs::run(
+            &args,
+            async |deploying| environment(deploying, &mut std::io::stdout()).await,
+            &mut out,
+        )
+        .await
+    })
+}
+
+/// `spindle list`.
+pub fn list_jobs(args: args::ListArgs) -> ExitCode {
+    block_on("list", async move {
+        let mut out = std::io::stdout();
+        let env = environment(false, &mut out).await?;
+        jobs::list(&args, &env, &mut out).await
+    })
+}
+
+/// `spindle cancel`.
+pub fn cancel_job(args: args::CancelArgs) -> ExitCode {
+    block_on("cancel", async move {
+        let mut out = std::io::stdout();
+        let env = environment(false, &mut out).await?;
+        jobs::cancel(&args, &env, &mut out).await
+    })
 }
 
 async fn yarn_session(args: YarnSessionArgs) -> Result<(), String> {

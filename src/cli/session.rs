@@ -190,6 +190,8 @@ pub struct Staged {
     pub conf: StagedFile,
     /// Shipped files by link name (relative path in the container's working directory).
     pub ship: Vec<(String, StagedFile)>,
+    /// Per-job mode: the job spec the AM runs.
+    pub job: Option<StagedFile>,
 }
 
 /// Every file to ship, by link name: a file as its name, a folder's files under the folder's name.
@@ -258,6 +260,7 @@ async fn stage(
     app_id: &str,
     conf_text: &str,
     ship: &[(String, PathBuf)],
+    job_text: Option<&str>,
 ) -> Result<Staged, String> {
     let dir = env.staging_dir(app_id);
     hdfs.mkdirs(&dir, Some(0o700))
@@ -290,28 +293,40 @@ async fn stage(
         }
     };
     let binary = upload(env.binary.clone(), contract::BINARY_LINK.to_owned()).await?;
-    let conf_remote = format!("{dir}/{}", contract::CONF_LINK);
-    hdfs.create(&conf_remote, conf_text.as_bytes().to_vec(), &options)
-        .await
-        .map_err(|e| format!("cannot stage the configuration: {e}"))?;
-    let status = hdfs
-        .file_status(&conf_remote)
-        .await
-        .map_err(|e| format!("cannot stage the configuration: {e}"))?;
-    let conf = StagedFile {
-        uri: match fs {
-            Some(fs) => format!("{}{conf_remote}", fs.trim_end_matches('/')),
+    // A text written from memory, named like the binary's URI (which WebHDFS resolved).
+    let create_text = |link: &'static str, text: &str, what: &'static str| {
+        let remote = format!("{dir}/{link}");
+        let uri = match fs {
+            Some(fs) => format!("{}{remote}", fs.trim_end_matches('/')),
             None => format!(
-                "{}{}",
+                "{}{link}",
                 binary
                     .uri
                     .strip_suffix(contract::BINARY_LINK)
                     .unwrap_or(&binary.uri),
-                contract::CONF_LINK
             ),
-        },
-        size: status.length,
-        timestamp: status.modification_time,
+        };
+        let bytes = text.as_bytes().to_vec();
+        let options = options.clone();
+        async move {
+            hdfs.create(&remote, bytes, &options)
+                .await
+                .map_err(|e| format!("cannot stage the {what}: {e}"))?;
+            let status = hdfs
+                .file_status(&remote)
+                .await
+                .map_err(|e| format!("cannot stage the {what}: {e}"))?;
+            Ok::<_, String>(StagedFile {
+                uri,
+                size: status.length,
+                timestamp: status.modification_time,
+            })
+        }
+    };
+    let conf = create_text(contract::CONF_LINK, conf_text, "configuration").await?;
+    let job = match job_text {
+        Some(text) => Some(create_text(contract::JOB_LINK, text, "job spec").await?),
+        None => None,
     };
     let mut shipped = Vec::new();
     for (link, local) in ship {
@@ -322,6 +337,7 @@ async fn stage(
         binary,
         conf,
         ship: shipped,
+        job,
     })
 }
 
@@ -362,6 +378,10 @@ pub fn submission_context(
             env.webhdfs.join(","),
         ),
     ];
+    if let Some(job) = &staged.job {
+        resources.push((contract::JOB_LINK.to_owned(), contract::local_resource(job)));
+        environment.push((contract::ENV_JOB_FILE.into(), contract::JOB_LINK.into()));
+    }
     if !staged.ship.is_empty() {
         environment.push((
             contract::ENV_STAGED_SHIP.into(),
@@ -429,19 +449,33 @@ pub fn submission_context(
     })
 }
 
-/// A deployed session.
-#[derive(Clone, Debug, PartialEq)]
+/// A deployed cluster.
+#[derive(Clone, Debug)]
 pub struct Deployed {
     /// The application id.
     pub application_id: String,
     /// The AM's web (REST) address, `http://host:port`.
     pub am_address: Option<String>,
+    /// The application's secret.
+    pub secret: Secret,
 }
 
 /// Checks, stages, submits and waits until the session runs (or fails).
 pub async fn deploy(
     args: &YarnSessionArgs,
     env: &Environment,
+    out: &mut dyn Write,
+) -> Result<Deployed, String> {
+    deploy_cluster(args, env, None, out).await
+}
+
+/// Checks, stages, submits and waits until the cluster runs (or fails). With `job` (the spec as
+/// JSON) it is a per-job cluster: the AM runs that job and ends with it, and no session
+/// properties file is written.
+pub async fn deploy_cluster(
+    args: &YarnSessionArgs,
+    env: &Environment,
+    job: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<Deployed, String> {
     let conf = session_configuration(args);
@@ -464,6 +498,7 @@ pub async fn deploy(
     }
     let new_app = rm.new_application().await.map_err(|e| e.to_string())?;
     checks::check_memory(&spec, &new_app.maximum_resource_capability)?;
+    checks::check_max_vcores(&spec, &new_app.maximum_resource_capability)?;
     for warning in checks::free_memory_warnings(&spec, &nodes) {
         let _ = writeln!(out, "WARNING: {warning}");
     }
@@ -475,7 +510,7 @@ pub async fn deploy(
     );
 
     let conf_text = contract::render_conf_file(&conf);
-    let staged = match stage(env, &hdfs, &app_id, &conf_text, &ship).await {
+    let staged = match stage(env, &hdfs, &app_id, &conf_text, &ship, job).await {
         Ok(s) => s,
         Err(e) => {
             let _ = hdfs.delete(&env.staging_dir(&app_id), true).await;
@@ -498,7 +533,10 @@ pub async fn deploy(
         dynamic_properties: args.dynamic.clone(),
         secret,
     };
-    props.write(&env.properties_path)?;
+    let per_job = job.is_some();
+    if !per_job {
+        props.write(&env.properties_path)?;
+    }
     let _ = writeln!(out, "Waiting for the cluster to be allocated");
     let waited = tokio::select! {
         r = wait_until_running(&rm, &app_id, env.poll_interval, out) => r,
@@ -517,7 +555,9 @@ pub async fn deploy(
     };
     let am_address = am_web_address(&report);
     props.am_address = am_address.clone();
-    props.write(&env.properties_path)?;
+    if !per_job {
+        props.write(&env.properties_path)?;
+    }
     let _ = writeln!(out, "YARN application has been deployed successfully.");
     if let Some(a) = &am_address {
         let _ = writeln!(out, "JobManager Web Interface: {a}");
@@ -525,7 +565,7 @@ pub async fn deploy(
     if let Some(t) = report.tracking_url.as_deref().filter(|t| !t.is_empty()) {
         let _ = writeln!(out, "Tracking URL: {t}");
     }
-    if args.detached {
+    if args.detached && !per_job {
         let _ = writeln!(
             out,
             "The session runs detached. Stop it with: spindle yarn-session --stop -id {app_id}"
@@ -534,11 +574,12 @@ pub async fn deploy(
     Ok(Deployed {
         application_id: app_id,
         am_address,
+        secret: props.secret,
     })
 }
 
 /// The AM's REST address: it registers the host and port of its REST API as its RPC address.
-fn am_web_address(report: &AppInfo) -> Option<String> {
+pub fn am_web_address(report: &AppInfo) -> Option<String> {
     report
         .am_rpc_address
         .as_deref()
@@ -736,8 +777,30 @@ pub async fn stop(
         "Application {app_id} is {} with final status {}",
         report.state, report.final_status
     );
-    let dir = env.staging_dir(&app_id);
-    match env.hdfs()?.delete(&dir, true).await {
+    remove_staging(env, &app_id, out).await;
+    SessionProperties::remove_if_for(&env.properties_path, &app_id);
+    Ok(report)
+}
+
+/// The application's report.
+pub async fn app_report(env: &Environment, app_id: &str) -> Result<AppInfo, String> {
+    env.rm()?.app(app_id).await.map_err(|e| e.to_string())
+}
+
+/// Waits until the application is in a final state.
+pub async fn wait_for_final(env: &Environment, app_id: &str) -> Result<AppInfo, String> {
+    wait_final(&env.rm()?, app_id, env.poll_interval, None).await
+}
+
+/// Deletes the application's staging folder (the AM deletes it too; this covers an AM that was
+/// killed), reporting only a failure.
+pub async fn remove_staging(env: &Environment, app_id: &str, out: &mut dyn Write) {
+    let dir = env.staging_dir(app_id);
+    let deleted = match env.hdfs() {
+        Ok(hdfs) => hdfs.delete(&dir, true).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    match deleted {
         Ok(true) => {
             let _ = writeln!(out, "Removed the staging folder {dir}");
         }
@@ -749,8 +812,6 @@ pub async fn stop(
             );
         }
     }
-    SessionProperties::remove_if_for(&env.properties_path, &app_id);
-    Ok(report)
 }
 
 /// `DELETE /cluster` on the AM with the signed authorization; whether the AM accepted.
@@ -823,6 +884,7 @@ mod tests {
             binary: file("spindle"),
             conf: file("spindle-conf.yaml"),
             ship: Vec::new(),
+            job: None,
         }
     }
 

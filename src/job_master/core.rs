@@ -126,7 +126,7 @@ pub enum Command {
 }
 
 /// Flink's execution states, as far as spindle's subtasks go through them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ExecutionState {
     /// Its region is not scheduled yet.

@@ -132,10 +132,10 @@ impl ExecutionGraph {
                 }
             };
             groups[g].vertices.push(i as u32);
-            groups[g].max_parallelism = groups[g].max_parallelism.max(v.parallelism);
+            groups[g].max_parallelism = groups[g].max_parallelism.max(v.parallelism());
             vertices.push(JobVertex {
                 name: v.name.clone(),
-                parallelism: v.parallelism,
+                parallelism: v.parallelism(),
                 group: g as u32,
                 resources: v.resources.map(|r| r.to_resources()),
                 region: 0,
@@ -143,7 +143,7 @@ impl ExecutionGraph {
                 command: v.command.clone(),
                 env: v.env.clone(),
             });
-            first += v.parallelism;
+            first += v.parallelism();
         }
         let mut keys = 0;
         for g in &mut groups {

@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::core::ExecutionState;
 use crate::resource_manager::types::JobStatus;
 
 /// One job.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct JobDetails {
     /// The job id (32 hex digits).
@@ -37,7 +37,7 @@ pub struct JobDetails {
 }
 
 /// One vertex.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct VertexDetails {
     /// The vertex index.
@@ -57,7 +57,7 @@ pub struct VertexDetails {
 }
 
 /// One subtask (its current attempt).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct SubtaskDetails {
     /// Its index.
@@ -123,7 +123,7 @@ impl VertexDetails {
 }
 
 /// A job's entry in Flink's `/jobs/overview`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct JobOverview {
     /// The job id (32 hex digits).

@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::dispatcher::DispatcherHandle;
 use crate::resource_manager::core::{TaskExecutorRegistration, TaskExecutorRegistrationResponse};
 use crate::resource_manager::gateways::{SlotRequest, TaskExecutorGateway};
 use crate::resource_manager::types::{
@@ -53,6 +54,13 @@ pub struct BridgeHandle {
 }
 
 impl BridgeHandle {
+    /// Sends a message to a registered TaskExecutor. A deployment or cancellation that cannot be
+    /// delivered (the TaskExecutor is gone) is reported back to the dispatcher as a failed or
+    /// cancelled task.
+    pub fn send(&self, worker: WorkerId, message: ToTe) {
+        let _ = self.tx.send(BridgeMessage::Send { worker, message });
+    }
+
     /// The registered TaskExecutors, by id; `None` once the bridge has stopped.
     pub async fn task_managers(&self) -> Option<Vec<TaskManagerInfo>> {
         let (reply, rx) = oneshot::channel();
@@ -75,6 +83,10 @@ enum BridgeMessage {
     },
     List {
         reply: oneshot::Sender<Vec<TaskManagerInfo>>,
+    },
+    Send {
+        worker: WorkerId,
+        message: ToTe,
     },
 }
 
@@ -137,6 +149,7 @@ pub struct BridgeConfig {
 
 struct Bridge {
     rm: ResourceManagerHandle,
+    dispatcher: DispatcherHandle,
     config: BridgeConfig,
     connections: HashMap<ConnectionId, Connection>,
     by_worker: HashMap<WorkerId, ConnectionId>,
@@ -146,12 +159,14 @@ struct Bridge {
 /// Starts the bridge on its own task: TaskExecutor events come from `server_events`.
 pub fn spawn(
     rm: ResourceManagerHandle,
+    dispatcher: DispatcherHandle,
     config: BridgeConfig,
     mut server_events: mpsc::Receiver<ServerEvent>,
 ) -> BridgeHandle {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut bridge = Bridge {
         rm,
+        dispatcher,
         config,
         connections: HashMap::new(),
         by_worker: HashMap::new(),
@@ -290,10 +305,19 @@ impl Bridge {
                 }
             }
             (ToAm::OfferSlots { job_id, offers }, Some(_)) => {
-                tracing::debug!(%worker, job = %job_id, offers = offers.len(), "slot offers (no JobMaster runs in this ApplicationMaster yet)");
+                self.dispatcher.offer_slots(worker, job_id, offers);
             }
-            (ToAm::TaskStateUpdate { .. }, Some(_)) => {
-                tracing::debug!(%worker, "task state update (no JobMaster runs in this ApplicationMaster yet)");
+            (
+                ToAm::TaskStateUpdate {
+                    execution_attempt_id,
+                    state,
+                    error,
+                    ..
+                },
+                Some(_),
+            ) => {
+                self.dispatcher
+                    .task_state(execution_attempt_id, state, error);
             }
         }
     }
@@ -443,6 +467,29 @@ impl Bridge {
         match message {
             BridgeMessage::List { reply } => {
                 let _ = reply.send(self.list());
+            }
+            BridgeMessage::Send { worker, message } => {
+                let handle = self
+                    .by_worker
+                    .get(&worker)
+                    .and_then(|c| self.connections.get(c))
+                    .filter(|c| c.registered.is_some())
+                    .map(|c| c.handle.clone());
+                let fallback = match &message {
+                    ToTe::DeployTask(task) => Some((
+                        task.execution_attempt_id.clone(),
+                        rpc::TaskState::Failed,
+                        Some(format!("TaskExecutor {worker} is not connected")),
+                    )),
+                    ToTe::CancelTask {
+                        execution_attempt_id,
+                    } => Some((execution_attempt_id.clone(), rpc::TaskState::Canceled, None)),
+                    _ => None,
+                };
+                let delivered = handle.is_some_and(|h| h.send(message).is_ok());
+                if !delivered && let Some((execution, state, error)) = fallback {
+                    self.dispatcher.task_state(execution, state, error);
+                }
             }
             BridgeMessage::Gateway { worker, call } => {
                 let Some(&connection) = self.by_worker.get(&worker) else {

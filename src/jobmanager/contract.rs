@@ -13,6 +13,9 @@
 //!   same alias the TaskExecutors read. Never in the environment or on a command line. The CLI
 //!   authenticates `DELETE /cluster` with it (see [`crate::web::auth`]).
 //!
+//! - `SPINDLE_JOB_FILE=spindle-job.json` (per-job mode only): the job the AM runs, localized from
+//!   the staging folder; the application ends with the job.
+//!
 //! The configuration file is a flat YAML map of Flink keys (`taskmanager.numberOfTaskSlots: 2`),
 //! the client's `-D` overrides already folded in; [`parse_conf_file`] reads it and
 //! [`render_conf_file`] writes it.
@@ -36,6 +39,12 @@ pub const ENV_STAGED_SHIP: &str = "SPINDLE_STAGED_SHIP";
 pub const ENV_STAGING_DIR: &str = "SPINDLE_STAGING_DIR";
 /// The NameNode web addresses (comma-separated `http://host:port`) that reach the staging folder.
 pub const ENV_WEBHDFS_ADDRESSES: &str = "SPINDLE_WEBHDFS_ADDRESSES";
+
+/// Per-job mode: the job spec file (JSON, parallelism resolved) the AM runs, relative to its
+/// working directory; the client stages it as [`JOB_LINK`]. Absent for a session.
+pub const ENV_JOB_FILE: &str = "SPINDLE_JOB_FILE";
+/// The name the per-job spec is localized under in the AM's working directory.
+pub const JOB_LINK: &str = "spindle-job.json";
 
 /// A configuration file line that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

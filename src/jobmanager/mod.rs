@@ -31,8 +31,12 @@ use yarn::records::ContainerEnv;
 use yarn::sasl::Qop;
 
 use crate::config::Configuration;
+use crate::dispatcher::{self, DispatcherConfig, DispatcherHandle, JobResult};
+use crate::job_master::JobMasterConfig;
+use crate::jobspec::JobSpec;
 use crate::resource_manager::driver::ApplicationStatus;
 use crate::resource_manager::events::{Event, EventQuery};
+use crate::resource_manager::types::JobStatus;
 use crate::resource_manager::{self, ResourceManagerConfig, ResourceManagerCore};
 use crate::rpc::{Secret, ServerConfig, TaskExecutorServer};
 use crate::web::{self, BoxFuture, ClusterView, WebState};
@@ -44,6 +48,10 @@ use contract::{ENV_CONF_FILE, ENV_STAGED_BINARY, ENV_STAGED_CONF, SECRET_ALIAS};
 
 /// `containerized.taskmanager.env.<NAME>`: environment variables of TaskExecutor containers.
 const TASK_MANAGER_ENV_PREFIX: &str = "containerized.taskmanager.env.";
+
+/// How long a per-job ApplicationMaster keeps its REST API up after unregistering, waiting for
+/// a client to read the job's end.
+const JOB_END_LINGER: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Command-line options of `spindle jobmanager` (everything else comes from the container).
 #[derive(Debug, Clone, clap::Args)]
@@ -149,6 +157,10 @@ async fn run_inner(options: JobManagerOptions) -> Result<(), String> {
                 .map_err(|e| format!("{}: {e}", contract::ENV_STAGED_SHIP))?,
             None => Vec::new(),
         },
+        job: match env_var(contract::ENV_JOB_FILE) {
+            Some(path) => Some(read_job_file(Path::new(&path))?),
+            None => None,
+        },
     };
     tracing::info!(attempt = %env.application_attempt_id(), "starting the ApplicationMaster");
     let mut session = Session::start(params).await?;
@@ -161,6 +173,13 @@ async fn run_inner(options: JobManagerOptions) -> Result<(), String> {
     };
     remove_staging_dir(env.user.as_deref()).await;
     outcome
+}
+
+/// Reads the per-job cluster's job spec.
+fn read_job_file(path: &Path) -> Result<JobSpec, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the job spec {}: {e}", path.display()))?;
+    JobSpec::parse(&text).map_err(|e| format!("the job spec {} is invalid: {e}", path.display()))
 }
 
 /// Deletes the application's staging folder (named by the client in the environment), as the
@@ -205,6 +224,8 @@ pub struct SessionParams {
     pub staged_conf: StagedFile,
     /// The shipped files (`-t`), by link name, for every TaskExecutor container.
     pub ship: Vec<(String, StagedFile)>,
+    /// Per-job mode: the one job this cluster runs; the application ends with it.
+    pub job: Option<JobSpec>,
 }
 
 /// A running session ApplicationMaster.
@@ -216,6 +237,10 @@ pub struct Session {
     rm: resource_manager::ResourceManagerHandle,
     monitor: DriverMonitor,
     shutdown: mpsc::Receiver<()>,
+    dispatcher: DispatcherHandle,
+    /// Per-job mode: where the job's end arrives.
+    job_results: Option<mpsc::UnboundedReceiver<JobResult>>,
+    job_end_seen: Arc<tokio::sync::Notify>,
     _task_executors: TaskExecutorServer,
 }
 
@@ -232,7 +257,10 @@ impl Session {
             binary,
             staged_conf,
             ship,
+            job,
         } = params;
+        let job_master_config =
+            JobMasterConfig::from_configuration(&conf).map_err(|e| e.to_string())?;
         let rm_config =
             ResourceManagerConfig::from_configuration(&conf).map_err(|e| e.to_string())?;
         let driver_config =
@@ -290,10 +318,33 @@ impl Session {
             launch,
             driver_config,
         );
+        let max_slot = rm_config.slot_manager.default_worker.total;
         let rm = resource_manager::spawn(ResourceManagerCore::new(rm_config), Box::new(driver));
-        let bridge = bridge::spawn(rm.clone(), bridge_config, server_rx);
+        let (dispatcher, inbox) = dispatcher::channel();
+        let bridge = bridge::spawn(rm.clone(), dispatcher.clone(), bridge_config, server_rx);
+        let (results_tx, job_results) = match job {
+            Some(_) => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                (Some(tx), Some(rx))
+            }
+            None => (None, None),
+        };
+        dispatcher::spawn(
+            inbox,
+            &dispatcher,
+            DispatcherConfig {
+                job_master: job_master_config,
+                max_slot,
+                kv_url: format!("http://{host}:{}", rest_address.port()),
+                secret: secret.clone(),
+            },
+            rm.clone(),
+            bridge.clone(),
+            results_tx,
+        );
 
         let (shutdown_tx, shutdown) = mpsc::channel(1);
+        let job_end_seen = Arc::new(tokio::sync::Notify::new());
         web::serve(
             rest,
             Arc::new(WebState {
@@ -301,19 +352,40 @@ impl Session {
                     bridge,
                     rm: rm.clone(),
                 }),
+                jobs: dispatcher.clone(),
+                job_end_seen: job_end_seen.clone(),
                 config: web::redacted_entries(&conf),
                 secret,
                 shutdown: shutdown_tx,
             }),
         );
-        Ok(Session {
+        let mut session = Session {
             rest_address,
             task_executor_address: te_server.local_addr(),
             rm,
             monitor,
             shutdown,
+            dispatcher,
+            job_results,
+            job_end_seen,
             _task_executors: te_server,
-        })
+        };
+        if let Some(spec) = job {
+            let name = spec.name.clone();
+            match session.dispatcher.submit(spec).await {
+                Ok(id) => tracing::info!(job = %id, %name, "per-job cluster: the job runs"),
+                Err(e) => {
+                    let cause = format!("the job {name} was refused: {e}");
+                    let _ = session
+                        .rm
+                        .shutdown(ApplicationStatus::Failed, cause.clone())
+                        .await;
+                    let _ = (&mut session.monitor.done).await;
+                    return Err(cause);
+                }
+            }
+        }
+        Ok(session)
     }
 
     /// The ResourceManager, for the parts of the ApplicationMaster that talk to it directly
@@ -322,16 +394,60 @@ impl Session {
         &self.rm
     }
 
-    /// Runs until `DELETE /cluster` (then stops cleanly) or a fatal driver error (already
-    /// reported to YARN as FAILED).
+    /// The dispatcher, which runs the cluster's jobs.
+    pub fn dispatcher(&self) -> &DispatcherHandle {
+        &self.dispatcher
+    }
+
+    /// Runs until `DELETE /cluster` (then stops cleanly), a fatal driver error (already
+    /// reported to YARN as FAILED), or — in per-job mode — the job's end (then unregisters with
+    /// the job's outcome: SUCCEEDED, FAILED or KILLED).
     pub async fn wait(&mut self) -> Result<(), String> {
+        let job_end = async {
+            match self.job_results.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
+            Some(result) = job_end => self.end_with_job(result).await,
             _ = self.shutdown.recv() => self.stop("DELETE /cluster").await,
             outcome = &mut self.monitor.done => match outcome {
                 Ok(outcome) => outcome,
                 Err(_) => Err("the YARN driver stopped unexpectedly".to_owned()),
             },
         }
+    }
+
+    /// Per-job mode: the job has ended; release everything and unregister with its outcome.
+    async fn end_with_job(&mut self, result: JobResult) -> Result<(), String> {
+        let (status, diagnostics) = match result.status {
+            JobStatus::Finished => (
+                ApplicationStatus::Succeeded,
+                format!("job {} finished", result.job),
+            ),
+            JobStatus::Canceled => (
+                ApplicationStatus::Canceled,
+                format!("job {} was cancelled", result.job),
+            ),
+            other => (
+                ApplicationStatus::Failed,
+                format!(
+                    "job {} ended {other:?}: {}",
+                    result.job,
+                    result.error.as_deref().unwrap_or("no cause recorded")
+                ),
+            ),
+        };
+        tracing::info!(?status, %diagnostics, "per-job cluster: the job has ended");
+        let _ = self.rm.shutdown(status, diagnostics).await;
+        let outcome = match (&mut self.monitor.done).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err("the YARN driver stopped before unregistering".to_owned()),
+        };
+        // Keep answering briefly so an attached client reads the job's end from here.
+        let _ = tokio::time::timeout(JOB_END_LINGER, self.job_end_seen.notified()).await;
+        outcome
     }
 
     /// Releases every worker and unregisters SUCCEEDED.

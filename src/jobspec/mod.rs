@@ -48,8 +48,10 @@ pub struct JobSpec {
 pub struct VertexSpec {
     /// Unique within the job.
     pub name: String,
-    /// Number of subtasks (at least 1).
-    pub parallelism: u32,
+    /// Number of subtasks (at least 1); when absent, the job's default parallelism (`spindle run
+    /// -p`, else `parallelism.default`, else 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<u32>,
     /// Vertices of one group share slots: one subtask of each per slot.
     #[serde(default = "default_group")]
     pub slot_sharing_group: String,
@@ -61,6 +63,13 @@ pub struct VertexSpec {
     /// Extra environment for each subtask's process.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+}
+
+impl VertexSpec {
+    /// The vertex's parallelism (1 when the spec leaves it to a default that was never applied).
+    pub fn parallelism(&self) -> u32 {
+        self.parallelism.unwrap_or(1)
+    }
 }
 
 fn default_group() -> String {
@@ -213,6 +222,15 @@ impl JobSpec {
         Ok(spec)
     }
 
+    /// Gives every vertex without a parallelism `parallelism` (Flink's `-p`) and validates again:
+    /// a forward edge may now join different parallelisms.
+    pub fn apply_default_parallelism(&mut self, parallelism: u32) -> Result<(), InvalidSpec> {
+        for v in &mut self.vertices {
+            v.parallelism.get_or_insert(parallelism);
+        }
+        self.validate()
+    }
+
     /// The checks that need no cluster: names, parallelism, commands, edges, acyclicity, and that
     /// a fine-grained sharing group declares resources on every vertex.
     pub fn validate(&self) -> Result<(), InvalidSpec> {
@@ -244,21 +262,23 @@ impl JobSpec {
                     ),
                 );
             }
-            if v.parallelism < 1 {
+            if v.parallelism() < 1 {
                 err(
                     at,
                     format!(
                         "vertex '{}' has parallelism {}; it must be at least 1",
-                        v.name, v.parallelism
+                        v.name,
+                        v.parallelism()
                     ),
                 );
             }
-            if v.parallelism > MAX_PARALLELISM {
+            if v.parallelism() > MAX_PARALLELISM {
                 err(
                     at,
                     format!(
                         "vertex '{}' has parallelism {}; the most is {MAX_PARALLELISM}",
-                        v.name, v.parallelism
+                        v.name,
+                        v.parallelism()
                     ),
                 );
             }
@@ -300,7 +320,7 @@ impl JobSpec {
         let subtasks: u64 = self
             .vertices
             .iter()
-            .map(|v| u64::from(v.parallelism.min(MAX_PARALLELISM)))
+            .map(|v| u64::from(v.parallelism().min(MAX_PARALLELISM)))
             .sum();
         if subtasks > MAX_SUBTASKS {
             err(
@@ -358,7 +378,7 @@ impl JobSpec {
                         format!("edge {} -> {} connects a vertex to itself", e.from, e.to),
                     );
                 } else if e.distribution == Distribution::Forward
-                    && self.vertices[a].parallelism != self.vertices[b].parallelism
+                    && self.vertices[a].parallelism() != self.vertices[b].parallelism()
                 {
                     err(
                         at,
@@ -366,8 +386,8 @@ impl JobSpec {
                             "forward edge {} -> {} joins parallelism {} to {}; use all_to_all or equal parallelisms",
                             e.from,
                             e.to,
-                            self.vertices[a].parallelism,
-                            self.vertices[b].parallelism
+                            self.vertices[a].parallelism(),
+                            self.vertices[b].parallelism()
                         ),
                     );
                 }

@@ -300,8 +300,10 @@ pub struct SlotReport {
     pub allocated: Vec<AllocatedSlot>,
 }
 
-/// Flink's job status as a JobMaster reports it on disconnect.
+/// Flink's job status as a JobMaster reports it on disconnect (`RUNNING`, `FINISHED`, ... in JSON,
+/// as Flink's REST API writes it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum JobStatus {
     /// Created, not yet running.
     Created,

@@ -208,8 +208,9 @@ impl TaskState {
     }
 }
 
-/// A task to run in an allocated slot: a process with its identity in the environment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A task to run in an allocated slot: a process with its identity in the environment. Its
+/// `Debug` form lists the environment's names only: values may be secrets (the job's token).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskDeployment {
     pub execution_attempt_id: ExecutionAttemptId,
     pub allocation_id: AllocationId,
@@ -220,6 +221,22 @@ pub struct TaskDeployment {
     pub attempt_number: u32,
     pub argv: Vec<String>,
     pub env: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for TaskDeployment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskDeployment")
+            .field("execution_attempt_id", &self.execution_attempt_id)
+            .field("allocation_id", &self.allocation_id)
+            .field("job_id", &self.job_id)
+            .field("vertex_name", &self.vertex_name)
+            .field("subtask_index", &self.subtask_index)
+            .field("parallelism", &self.parallelism)
+            .field("attempt_number", &self.attempt_number)
+            .field("argv", &self.argv)
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// TaskExecutor -> ApplicationMaster.
@@ -313,6 +330,24 @@ pub enum ToTe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_names_the_environment_without_its_values() {
+        let task = TaskDeployment {
+            execution_attempt_id: "e".into(),
+            allocation_id: "1".into(),
+            job_id: "j".into(),
+            vertex_name: "v".into(),
+            subtask_index: 0,
+            parallelism: 1,
+            attempt_number: 0,
+            argv: vec!["true".into()],
+            env: BTreeMap::from([("SPINDLE_JOB_TOKEN".to_owned(), "s3cr3t-token".to_owned())]),
+        };
+        let shown = format!("{:?}", ToTe::DeployTask(task));
+        assert!(shown.contains("SPINDLE_JOB_TOKEN"), "{shown}");
+        assert!(!shown.contains("s3cr3t-token"), "{shown}");
+    }
 
     #[test]
     fn wire_shape_is_tagged_json() {

@@ -170,9 +170,22 @@ fn launch(
         File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))
     };
     let (stdout, stderr) = (open(out_path)?, open(err_path)?);
-    Command::new(program)
-        .args(args)
-        .envs(&task.env)
+    let mut command = Command::new(program);
+    command.args(args).envs(&task.env);
+    // The container's working directory holds the localized `spindle`: put it first on the
+    // task's PATH so a task can call `spindle kv`.
+    if let Ok(cwd) = std::env::current_dir()
+        && cwd.join(crate::yarn_driver::launch::BINARY_LINK).is_file()
+    {
+        let rest = task
+            .env
+            .get("PATH")
+            .cloned()
+            .or_else(|| std::env::var("PATH").ok())
+            .unwrap_or_default();
+        command.env("PATH", format!("{}:{rest}", cwd.display()));
+    }
+    command
         .env("SPINDLE_JOB_ID", &task.job_id.0)
         .env("SPINDLE_VERTEX", &task.vertex_name)
         .env("SPINDLE_SUBTASK_INDEX", task.subtask_index.to_string())

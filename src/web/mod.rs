@@ -1,12 +1,17 @@
 //! The ApplicationMaster's REST API, in Flink's shapes for the parts spindle has: what a Flink user
-//! or tool reads from a session's JobManager (`/overview`, `/taskmanagers`, `/jobmanager/config`),
-//! plus `/events`, the ResourceManager's decision log, and `DELETE /cluster`, which stops the
-//! session. YARN's tracking URL and the application report's RPC address lead here.
+//! or tool reads from a JobManager (`/overview`, `/taskmanagers`, `/jobmanager/config`, `/jobs`,
+//! `/jobs/overview`, `/jobs/{id}`), plus `/events`, the ResourceManager's decision log, `DELETE
+//! /cluster`, which stops the cluster, job submission and cancellation, and each job's key-value
+//! store ([`jobs`]). YARN's tracking URL and the application report's RPC address lead here.
 //!
-//! GETs are open (as YARN's tracking UI is); `DELETE /cluster` needs the application's secret
-//! ([`auth`]). Errors answer Flink's way: a status code and `{"errors": ["..."]}`.
+//! GETs of the cluster and its jobs are open (as YARN's tracking UI is); changes need the
+//! application's secret and a job's key-value store its job's token ([`auth`]). Errors answer
+//! Flink's way: a status code and `{"errors": ["..."]}`.
 
 pub mod auth;
+mod jobs;
+
+pub use jobs::MAX_WAIT as MAX_KV_WAIT;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,9 +28,10 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::config::Configuration;
+use crate::dispatcher::DispatcherHandle;
 use crate::jobmanager::bridge::TaskManagerInfo;
 use crate::resource_manager::events::{Event, EventQuery, Reason};
-use crate::resource_manager::types::{JobId, Resources, WorkerId};
+use crate::resource_manager::types::{JobId, JobStatus, Resources, WorkerId};
 use crate::rpc::Secret;
 
 /// A boxed future, for the object-safe [`ClusterView`].
@@ -76,6 +82,11 @@ pub fn redacted_entries(conf: &Configuration) -> Vec<(String, String)> {
 pub struct WebState {
     /// The cluster's state.
     pub cluster: Arc<dyn ClusterView>,
+    /// The jobs.
+    pub jobs: DispatcherHandle,
+    /// Notified when a client has read an ended job's details (a per-job ApplicationMaster
+    /// waits for that, briefly, so an attached `spindle run` sees the job's end).
+    pub job_end_seen: Arc<tokio::sync::Notify>,
     /// The configuration as shown (already redacted).
     pub config: Vec<(String, String)>,
     /// The application's secret, for authorizing changes.
@@ -92,6 +103,10 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/jobmanager/config", get(config))
         .route("/events", get(events))
         .route("/cluster", delete(shutdown))
+        .route("/jobs", get(jobs::list).post(jobs::submit))
+        .route("/jobs/overview", get(jobs::overview))
+        .route("/jobs/{id}", get(jobs::details).patch(jobs::patch))
+        .route("/jobs/{id}/kv/{*key}", get(jobs::kv_get).put(jobs::kv_put))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -133,14 +148,16 @@ async fn overview(State(state): State<Arc<WebState>>) -> Response {
     let Some(tms) = state.cluster.task_managers().await else {
         return stopped();
     };
+    let jobs = state.jobs.overview().await.unwrap_or_default();
+    let count = |s: JobStatus| jobs.iter().filter(|j| j.state == s).count();
     Json(json!({
         "taskmanagers": tms.len(),
         "slots-total": tms.iter().map(|t| u64::from(t.slots)).sum::<u64>(),
         "slots-available": tms.iter().map(|t| u64::from(t.free_slots)).sum::<u64>(),
-        "jobs-running": 0,
-        "jobs-finished": 0,
-        "jobs-cancelled": 0,
-        "jobs-failed": 0,
+        "jobs-running": jobs.iter().filter(|j| !j.state.is_globally_terminal()).count(),
+        "jobs-finished": count(JobStatus::Finished),
+        "jobs-cancelled": count(JobStatus::Canceled),
+        "jobs-failed": count(JobStatus::Failed),
         "flink-version": env!("CARGO_PKG_VERSION"),
         "flink-commit": "spindle",
     }))

@@ -107,6 +107,7 @@ impl Start {
         lp.recover(&registration.containers_from_previous_attempts);
         let mut outcome = None;
         let mut next_heartbeat = Instant::now();
+        let mut hurried = false;
         loop {
             let heartbeat_due = lp.fatal.is_none() && !lp.unregistered;
             tokio::select! {
@@ -127,7 +128,15 @@ impl Start {
                 Some(launched) = launched_rx.recv() => lp.on_launched(launched),
                 _ = tokio::time::sleep_until(next_heartbeat), if heartbeat_due => {
                     lp.heartbeat().await;
-                    next_heartbeat = Instant::now() + lp.interval;
+                    // Surplus containers go back at once rather than a heartbeat later: an
+                    // allocation the application will not use should not be held at all. Only
+                    // one such extra call per heartbeat, so a failing call does not spin.
+                    hurried = lp.am.pending_releases() > 0 && !hurried;
+                    next_heartbeat = if hurried {
+                        Instant::now()
+                    } else {
+                        Instant::now() + lp.interval
+                    };
                 }
             }
             lp.publish();

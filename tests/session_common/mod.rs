@@ -69,8 +69,27 @@ impl Mini {
 
     /// `spindle yarn-session ARGS` against this cluster.
     pub fn session(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_spindle"))
-            .arg("yarn-session")
+        self.cli("yarn-session", args)
+    }
+
+    /// `spindle SUBCOMMAND ARGS` against this cluster, to its end.
+    pub fn cli(&self, subcommand: &str, args: &[&str]) -> Output {
+        self.command(subcommand, args).output().unwrap()
+    }
+
+    /// `spindle SUBCOMMAND ARGS` against this cluster, started with its stdout and stderr piped.
+    pub fn spawn(&self, subcommand: &str, args: &[&str]) -> Child {
+        self.command(subcommand, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn command(&self, subcommand: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_spindle"));
+        command
+            .arg(subcommand)
             .args(args)
             .env("HADOOP_CONF_DIR", &self.conf_dir)
             .env_remove("YARN_CONF_DIR")
@@ -78,9 +97,8 @@ impl Mini {
             .env_remove("HADOOP_USER_NAME")
             .env("USER", USER)
             .env("TMPDIR", self.dir.path())
-            .env("SPINDLE_PROPERTIES_DIR", self.dir.path())
-            .output()
-            .unwrap()
+            .env("SPINDLE_PROPERTIES_DIR", self.dir.path());
+        command
     }
 
     /// Deploys a detached session with `args`; returns (application id, AM web address).

@@ -187,15 +187,23 @@ impl AmRmClient {
         }
     }
 
+    /// Containers queued for release on the next allocate (surplus, or released by the caller).
+    pub fn pending_releases(&self) -> usize {
+        self.release.len()
+    }
+
     /// The ask table, for inspection.
     pub fn asks(&self) -> &AskTable {
         &self.asks
     }
 
-    /// `fast` while containers are asked for and not yet granted, `normal` otherwise: the RM
-    /// allocates on NodeManager heartbeats, and only a pending ask is worth polling for.
+    /// `fast` while containers are asked for and not yet granted or releases wait to be sent,
+    /// `normal` otherwise: the RM allocates on NodeManager heartbeats, and only a pending ask or
+    /// release is worth hurrying for.
     pub fn heartbeat_interval(&self, fast: Duration, normal: Duration) -> Duration {
-        if self.asks.total_outstanding() > 0 {
+        // Releases waiting to be sent (surplus containers) also go out at the fast pace: a
+        // container the application does not use should not stay allocated for a slow heartbeat.
+        if self.asks.total_outstanding() > 0 || !self.release.is_empty() {
             fast
         } else {
             normal

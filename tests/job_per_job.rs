@@ -1,0 +1,334 @@
+//! Per-job clusters on the real binary and mini-yarn: `spindle run -m yarn-cluster` deploys an
+//! ApplicationMaster that runs the one job and unregisters with its outcome.
+//!
+//! - seed 004: `-ys 2 -p 4` while mini-yarn hands out 2 extra containers → exactly 2
+//!   TaskExecutors, the extras released and never launched, never more than AM + 2 running, the
+//!   application FINISHED/SUCCEEDED and the CLI exiting 0;
+//! - a task that fails once is restarted and the job succeeds;
+//! - a TaskExecutor container killed in the middle of the job is replaced and the job succeeds;
+//! - a task that keeps failing ends the job FAILED: the task's error in the CLI's output and
+//!   finalStatus FAILED in YARN;
+//! - a bad spec, or one asking for more than a TaskManager has, is refused before anything is
+//!   submitted.
+
+mod session_common;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+use session_common::{Mini, containers, get, poll, poll_journal};
+
+fn example(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn write_spec(mini: &Mini, name: &str, text: &str) -> String {
+    let path = mini.dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The applications the RM knows.
+async fn apps(mini: &Mini, http: &reqwest::Client) -> Vec<Value> {
+    get(http, &format!("{}/apps", mini.rest_url))
+        .await
+        .and_then(|v| v["apps"]["app"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+/// The most containers of `app` running at once, replaying the journal.
+fn most_running(journal: &[Value], app: &str) -> usize {
+    let mut running = BTreeSet::new();
+    let mut most = 0;
+    for e in journal.iter().filter(|e| e["app"] == app) {
+        let c = e["container"].as_str().unwrap_or_default().to_owned();
+        match e["event"].as_str() {
+            Some("container_launched") => {
+                running.insert(c);
+            }
+            Some("container_completed") => {
+                running.remove(&c);
+            }
+            _ => {}
+        }
+        most = most.max(running.len());
+    }
+    most
+}
+
+fn app_of(stdout: &str) -> String {
+    stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("application_"))
+        .map(|w| w.trim_end_matches([')', ',', '.']).to_owned())
+        .unwrap_or_else(|| panic!("no application id in {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seed_004_runs_on_exactly_two_taskexecutors_and_succeeds() {
+    let mini = Mini::start(&["--extra-containers", "2"]);
+    let http = reqwest::Client::new();
+    let out = mini.cli(
+        "run",
+        &[
+            "-m",
+            "yarn-cluster",
+            "-ys",
+            "2",
+            "-p",
+            "4",
+            "-yn",
+            "2",
+            &example("wordcount.yaml"),
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("-yn is ignored"), "{stdout}");
+    assert!(stdout.contains("(wordcount) FINISHED"), "{stdout}");
+    assert!(
+        stdout.contains("is FINISHED with final status SUCCEEDED"),
+        "{stdout}"
+    );
+    let app = app_of(&stdout);
+    let report = poll(&http, &format!("{}/apps/{app}", mini.rest_url), |v| {
+        v["app"]["state"] == "FINISHED"
+    })
+    .await;
+    assert_eq!(report["app"]["finalStatus"], "SUCCEEDED", "{report}");
+
+    let journal = poll_journal(&mini, |j| {
+        containers(j, &app, "container_completed").len()
+            >= containers(j, &app, "container_allocated").len()
+    })
+    .await;
+    let allocated = containers(&journal, &app, "container_allocated");
+    let launched: BTreeSet<String> = containers(&journal, &app, "container_launched")
+        .into_iter()
+        .collect();
+    let released: BTreeSet<String> = containers(&journal, &app, "container_released")
+        .into_iter()
+        .collect();
+    assert_eq!(
+        launched.len(),
+        3,
+        "the AM and 2 TaskExecutors: {journal:#?}"
+    );
+    let extra: BTreeSet<String> = allocated
+        .iter()
+        .filter(|c| !launched.contains(*c))
+        .cloned()
+        .collect();
+    assert_eq!(extra.len(), 2, "two extra containers: {journal:#?}");
+    assert!(
+        extra.is_subset(&released),
+        "the extra containers were released: {journal:#?}"
+    );
+    assert_eq!(most_running(&journal, &app), 3, "{journal:#?}");
+
+    // The job's result went through the key-value store: `total` printed the sum of the counts.
+    let total: u64 = (0..4u64).map(|i| 20_000 * (i + 1)).sum();
+    let logs: String = launched
+        .iter()
+        .map(|c| session_common::container_log(&mini, &app, c))
+        .collect();
+    assert!(
+        logs.contains(&format!("total words: {total}")),
+        "the total in a task's stdout: {logs}"
+    );
+    // The staging folder is gone.
+    assert!(!mini.staging(&app).exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_failing_once_is_restarted_and_the_job_succeeds() {
+    let mini = Mini::start(&[]);
+    let out = mini.cli(
+        "run",
+        &[
+            "-t",
+            "yarn-per-job",
+            "-ys",
+            "2",
+            &example("flaky-pipeline.yaml"),
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("work (2/2) attempt #0 FAILED"), "{stdout}");
+    assert!(
+        stdout.contains("work (2/2) attempt #1 FINISHED"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("FINISHED after"), "{stdout}");
+    assert!(stdout.contains("1 restart(s)"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_that_keeps_failing_fails_the_job_and_the_application() {
+    let mini = Mini::start(&[]);
+    let http = reqwest::Client::new();
+    let spec = write_spec(
+        &mini,
+        "always-fails.yaml",
+        "name: always-fails\nvertices:\n  - name: broken\n    parallelism: 1\n    command: [sh, -c, 'echo \"disk on fire in subtask $SPINDLE_SUBTASK_INDEX\" >&2; exit 3']\n",
+    );
+    let out = mini.cli(
+        "run",
+        &[
+            "-m",
+            "yarn-cluster",
+            "-yD",
+            "restart-strategy.type=fixed-delay",
+            "-yDrestart-strategy.fixed-delay.attempts=2",
+            "-yD",
+            "restart-strategy.fixed-delay.delay=100 ms",
+            &spec,
+        ],
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("attempt #2 FAILED"), "{stdout}");
+    let all = format!("{stdout}\n{stderr}");
+    assert!(all.contains("disk on fire in subtask 0"), "{all}");
+    assert!(all.contains("exited with code 3"), "{all}");
+    assert!(stderr.contains("final status FAILED"), "{stderr}");
+    let app = app_of(&stdout);
+    let report = poll(&http, &format!("{}/apps/{app}", mini.rest_url), |v| {
+        v["app"]["state"] == "FINISHED"
+    })
+    .await;
+    assert_eq!(report["app"]["finalStatus"], "FAILED", "{report}");
+    let diagnostics = report["app"]["diagnostics"].as_str().unwrap_or_default();
+    assert!(diagnostics.contains("disk on fire"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_taskexecutor_is_replaced_and_the_job_succeeds() {
+    let mini = Mini::start(&[]);
+    let http = reqwest::Client::new();
+    let marks = mini.dir.path().join("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    // Each attempt marks its start; the first attempts wait long enough to be killed.
+    let spec = write_spec(
+        &mini,
+        "steady.yaml",
+        &format!(
+            "name: steady\nvertices:\n  - name: work\n    parallelism: 2\n    env: {{MARKS: {}}}\n    command: [sh, -c, 'touch \"$MARKS/$SPINDLE_SUBTASK_INDEX-$SPINDLE_ATTEMPT\"; if [ \"$SPINDLE_ATTEMPT\" = 0 ]; then sleep 60; else sleep 1; fi']\n",
+            marks.display()
+        ),
+    );
+    let mut run = mini.spawn("run", &["-m", "yarn-cluster", "-ys", "2", &spec]);
+    let stdout = run.stdout.take().unwrap();
+    let (line_tx, mut line_rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    let mut printed = String::new();
+    let mut app = None;
+    // Wait until both first attempts run.
+    while !(marks.join("0-0").exists() && marks.join("1-0").exists()) {
+        while let Ok(line) = line_rx.try_recv() {
+            printed.push_str(&line);
+            printed.push('\n');
+        }
+        if app.is_none() && printed.contains("Submitting application master") {
+            app = Some(app_of(
+                printed
+                    .lines()
+                    .find(|l| l.contains("Submitting application master"))
+                    .unwrap(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            run.try_wait().unwrap().is_none(),
+            "the run ended early: {printed}"
+        );
+    }
+    let app = app.expect("the application id was printed");
+    let journal = mini.journal();
+    let task_executors: Vec<String> = containers(&journal, &app, "container_launched")
+        .into_iter()
+        .filter(|c| !c.ends_with("_000001"))
+        .collect();
+    assert_eq!(task_executors.len(), 1, "{journal:#?}");
+    // Kill the TaskExecutor container's processes (the TaskExecutor and its tasks).
+    for pid in session_common::container_processes(&task_executors[0]) {
+        // SAFETY: kill(2) on a process of the container under test.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let status = tokio::task::spawn_blocking(move || run.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    while let Ok(line) = line_rx.try_recv() {
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    assert!(
+        status.status.success(),
+        "{printed}\n{}",
+        text(&status.stderr)
+    );
+    assert!(printed.contains("attempt #1 FINISHED"), "{printed}");
+    let report = poll(&http, &format!("{}/apps/{app}", mini.rest_url), |v| {
+        v["app"]["state"] == "FINISHED"
+    })
+    .await;
+    assert_eq!(report["app"]["finalStatus"], "SUCCEEDED", "{report}");
+    let launched = containers(&mini.journal(), &app, "container_launched");
+    assert_eq!(
+        launched.iter().filter(|c| !c.ends_with("_000001")).count(),
+        2,
+        "a replacement TaskExecutor: {launched:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_specs_are_refused_before_anything_is_submitted() {
+    let mini = Mini::start(&[]);
+    let http = reqwest::Client::new();
+    let malformed = write_spec(
+        &mini,
+        "malformed.yaml",
+        "name: m\nvertices:\n  - name: a\n    parallelism: 2\n    command: [x\n",
+    );
+    let cycle = write_spec(
+        &mini,
+        "cycle.yaml",
+        "name: c\nvertices:\n  - {name: a, parallelism: 1, command: [x]}\n  - {name: b, parallelism: 1, command: [x]}\nedges:\n  - {from: a, to: b}\n  - {from: b, to: a}\n",
+    );
+    let huge = write_spec(
+        &mini,
+        "huge.yaml",
+        "name: h\nvertices:\n  - name: greedy\n    parallelism: 1\n    resources: {cpu: 1, memory_mb: 900000}\n    command: [x]\n",
+    );
+    for (spec, expected) in [
+        (malformed.as_str(), "line "),
+        (cycle.as_str(), "cycle"),
+        (huge.as_str(), "more than a worker offers"),
+        ("/nonexistent/job.yaml", "cannot read the job spec"),
+    ] {
+        let out = mini.cli("run", &["-m", "yarn-cluster", spec]);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{spec}: {}", text(&out.stdout));
+        assert!(stderr.contains(expected), "{spec}: {stderr}");
+    }
+    let out = mini.cli("run", &["-m", "yarn-cluster", "-t", "yarn-session", &cycle]);
+    assert!(!out.status.success());
+    assert!(apps(&mini, &http).await.is_empty(), "nothing was submitted");
+}
