@@ -10,9 +10,12 @@
 #                            all TaskManagers registered);
 #   surplus                  containers launched beyond the AM and N TaskManagers (from the journal,
 #                            3 s after the N-th TaskManager); `offered` counts those allocated.
-# then stops the session. Prints one line per run and a table of medians with spindle/Flink ratios.
-# A job row (Flink application mode vs `spindle run -m yarn-cluster`) is added when `spindle run`
-# exists. Needs java and the peers (scripts/fetch-peers.sh); exits 77 without them.
+# then stops the session. When `spindle run` exists, each run also times a small job, parallelism 4
+# on TaskManagers of 2 slots, from starting the CLI to the application FINISHED in the RM: Flink in
+# application mode (`flink run -t yarn-application -p 4`, a keyed sum over 1..1000) against spindle
+# per-job (`spindle run -m yarn-cluster -ys 2 -p 4`, four subtasks summing a slice each).
+# Prints one line per run and a table of medians with spindle/Flink ratios.
+# Needs java and the peers (scripts/fetch-peers.sh); exits 77 without them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v java >/dev/null || { echo "bench-vs-flink: java not found" >&2; exit 77; }
@@ -149,10 +152,54 @@ def session_run(kind, i):
           + f" end={end}", flush=True)
     return row
 
+spec = os.path.join(work, "sum4.yaml")
+with open(spec, "w") as f:
+    f.write("""name: sum4
+vertices:
+  - name: sum
+    parallelism: 4
+    command: [sh, -c, 'awk -v i="$SPINDLE_SUBTASK_INDEX" "BEGIN { s = 0; for (x = i * 250 + 1; x <= (i + 1) * 250; x++) s += 2 * x; print s }"']
+""")
+
+def job_run(kind, i):
+    name = f"bench-job-{kind}-{i}"
+    if kind == "flink":
+        cmd = [f"{flink_home}/bin/flink", "run", "-t", "yarn-application", "-p", "4",
+               "-Dtaskmanager.numberOfTaskSlots=2", "-Djobmanager.memory.process.size=1024m",
+               "-Dtaskmanager.memory.process.size=1024m", f"-Dyarn.application.name={name}",
+               *flink_args, os.path.join(peers, "jobs", "tinyjob.jar")]
+        env = os.environ
+    else:
+        cmd = [binary, "run", "-m", "yarn-cluster", "-ys", "2", "-p", "4", "-ytm", "1024",
+               "-ynm", name, spec]
+        env = spindle_env
+    log = open(os.path.join(work, f"{name}.out"), "w")
+    start = time.monotonic()
+    cli = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    while True:
+        if time.monotonic() - start > 300:
+            raise SystemExit(f"bench-vs-flink: {name} did not finish (see {log.name})")
+        if cli.poll() not in (None, 0):
+            raise SystemExit(f"bench-vs-flink: {name}: the CLI failed:\n" + open(log.name).read()[-3000:])
+        a = app_by_name(name)
+        if a and a["state"] in ("FINISHED", "FAILED", "KILLED"):
+            took = time.monotonic() - start
+            break
+        time.sleep(0.05)
+    cli.wait(timeout=120)
+    end = f"{a['state']}/{a['finalStatus']}"
+    if end != "FINISHED/SUCCEEDED":
+        raise SystemExit(f"bench-vs-flink: {name} ended {end} (see {log.name})")
+    print(f"run kind={kind} i={i} app={a['id']} job_ms={round(took * 1000)} end={end}", flush=True)
+    return dict(job_ms=round(took * 1000))
+
 results = {"flink": [], "spindle": []}
 for i in range(runs):
     for kind in ("flink", "spindle"):
-        results[kind].append(session_run(kind, i))
+        r = session_run(kind, i)
+        if spindle_run:
+            r.update(job_run(kind, i))
+        results[kind].append(r)
 
 rows = []
 def row(label, key, unit):
@@ -166,7 +213,9 @@ row(f"session: submission to all {n} TaskManagers", "all_tm_ms", "ms")
 row("AM container peak RSS (process tree)", "am_rss_kib", "KiB")
 row("containers allocated beyond need (mini-yarn's extras)", "offered", "")
 row("containers launched beyond need", "surplus", "")
-if not spindle_run:
+if spindle_run:
+    row("job: parallelism 4, 2 slots/TM, submission to finished", "job_ms", "ms")
+else:
     rows.append(("job: parallelism 4, 2 slots/TM, submission to finished",
                  "-", "-", "no `spindle run`"))
 

@@ -6,7 +6,8 @@
 #   1. Flink `yarn-session.sh -d`, a tiny DataStream job on it (`flink run -t yarn-session`), `stop`;
 #   2. Flink `flink run -t yarn-application` with the same job;
 #   3. SparkPi in cluster mode (`spark-submit --master yarn --deploy-mode cluster`);
-#   4. a spindle session on the same cluster (`spindle yarn-session -d`, then --stop);
+#   4. a spindle session on the same cluster (`spindle yarn-session -d`, then --stop), and a spindle
+#      per-job run (`spindle run -m yarn-cluster`);
 # and no container is left running at the end. Exits 77 (skipped, loudly) without java, or when the
 # peers cannot be downloaded; any failed run fails the lane.
 set -euo pipefail
@@ -142,6 +143,15 @@ if "${spindle_env[@]}" "$bin" yarn-session -d -s 2 -tm 1024 -Dslotmanager.number
   expect_end "$app" "FINISHED SUCCEEDED" 60 "$work/spindle-stop.out"
 else
   fail "spindle yarn-session -d" "$work/spindle.out"
+fi
+
+begin "spindle run -m yarn-cluster -ys 2 -p 4 examples/parallel-sum.yaml"
+if timeout 300 "${spindle_env[@]}" "$bin" run -m yarn-cluster -ys 2 -p 4 -ytm 1024 \
+  examples/parallel-sum.yaml >"$work/spindle-run.out" 2>&1; then
+  app="$(grep -o 'application_[0-9]*_[0-9]*' "$work/spindle-run.out" | head -n1)"
+  expect_end "$app" "FINISHED SUCCEEDED" 60 "$work/spindle-run.out"
+else
+  fail "spindle run -m yarn-cluster" "$work/spindle-run.out"
 fi
 
 # Every container the cluster launched has ended: AMs that unregistered took their leftovers along.
