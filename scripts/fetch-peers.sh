@@ -19,7 +19,15 @@ if [ -f "$home/.complete" ]; then echo "$home"; exit 0; fi
 fail() { echo "fetch-peers: $*" >&2; exit 2; }
 command -v python3 >/dev/null || fail "python3 with pip is needed"
 command -v javac >/dev/null || fail "javac is needed to compile the tiny jobs"
-command -v unzip >/dev/null || fail "unzip is needed to unpack the wheels"
+# wheel_extract WHEEL DEST PREFIX...: the wheel's members under the prefixes, with python's zipfile.
+wheel_extract() {
+  python3 - "$@" <<'PY'
+import sys, zipfile
+wheel, dest, prefixes = sys.argv[1], sys.argv[2], tuple(sys.argv[3:])
+with zipfile.ZipFile(wheel) as z:
+    z.extractall(dest, [m for m in z.namelist() if m.startswith(prefixes)])
+PY
+}
 dl="$home/download"
 mkdir -p "$dl"
 
@@ -40,10 +48,10 @@ fi
 tmp="$(mktemp -d "$home/.layout.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/flink-src"
-for f in "$dl"/apache_flink-2.3.0-*.whl; do unzip -q -o "$f" 'pyflink/bin/*' 'pyflink/conf/*' -d "$tmp/flink-src"; done
+for f in "$dl"/apache_flink-2.3.0-*.whl; do wheel_extract "$f" "$tmp/flink-src" pyflink/bin/ pyflink/conf/; done
 for f in "$dl"/apache_flink_libraries-2.3.0*; do
   case "$f" in
-    *.whl) unzip -q -o "$f" 'pyflink/*' -d "$tmp/flink-src" ;;
+    *.whl) wheel_extract "$f" "$tmp/flink-src" pyflink/ ;;
     *.tar.gz) tar -xzf "$f" -C "$tmp/flink-src" --strip-components=1 --wildcards '*/pyflink/*' ;;
   esac
 done
@@ -52,7 +60,7 @@ src="$tmp/flink-src/pyflink"
 [ -f "$src/bin/bash-java-utils.jar" ] || fail "no bin/bash-java-utils.jar in the Flink wheels"
 mkdir -p "$tmp/flink"
 for d in bin conf lib opt plugins; do [ -d "$src/$d" ] && mv "$src/$d" "$tmp/flink/$d"; done
-chmod +x "$tmp/flink/bin/"*.sh "$tmp/flink/bin/flink" 2>/dev/null || true
+chmod +x "$tmp/flink/bin/"*
 mkdir -p "$tmp/flink/log"
 
 # --- Spark: the pyspark sdist is a distribution once re-laid out (deps/bin, deps/jars, lib/*.zip).
