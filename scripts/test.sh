@@ -24,8 +24,11 @@ run_lane "distributed_shell on mini-yarn" scripts/lane-distributed-shell-on-mini
 run_lane "yarn-api-client against mini-yarn's REST API" scripts/lane-yarn-api-client-on-mini.sh
 run_lane "the session ApplicationMaster on mini-yarn, submitted by hand" scripts/lane-am-session-on-mini.sh
 run_lane "the README's quick start" scripts/quickstart.sh
+run_lane "the quick start with the portable (glibc 2.17) binary" scripts/lane-quickstart-portable.sh
+run_lane "docker-compose.yml accepted by docker compose config" scripts/lane-compose-config.sh
 run_lane "Flink 2.3 and Spark 4.3 on mini-yarn, unmodified" scripts/lane-peers-on-mini.sh
-
+run_lane "the end-to-end suite on mini-yarn through HADOOP_CONF_DIR" scripts/lane-e2e-suite-on-mini.sh
+run_lane "the end-to-end suite on Apache Hadoop in docker compose" scripts/it-docker.sh
 echo
 echo "lanes: $lanes_passed passed, $lanes_failed failed, $lanes_skipped skipped"
 [ "$lanes_failed" -eq 0 ]
