@@ -26,6 +26,7 @@ run_lane "the session ApplicationMaster on mini-yarn, submitted by hand" scripts
 run_lane "the README's quick start" scripts/quickstart.sh
 run_lane "the quick start with the portable (glibc 2.17) binary" scripts/lane-quickstart-portable.sh
 run_lane "docker-compose.yml accepted by docker compose config" scripts/lane-compose-config.sh
+run_lane "Flink 2.3 and Spark 4.3 on mini-yarn, unmodified" scripts/lane-peers-on-mini.sh
 run_lane "the end-to-end suite on mini-yarn through HADOOP_CONF_DIR" scripts/lane-e2e-suite-on-mini.sh
 run_lane "the end-to-end suite on Apache Hadoop in docker compose" scripts/it-docker.sh
 echo

@@ -51,6 +51,28 @@ pub struct MiniYarnArgs {
     /// hadoop.rpc.protection of the RPC ports: authentication, integrity, privacy (comma-separated).
     #[arg(long, default_value = "authentication")]
     rpc_protection: String,
+    /// A folder holding Hadoop's client jars (hadoop-client-api, hadoop-client-runtime): written into
+    /// yarn.application.classpath as `$HADOOP_CONF_DIR,<folder>/*` for JVM applications such as Flink.
+    /// Default: `hadoop/` of the peers cache (scripts/fetch-peers.sh) when it exists.
+    #[arg(long)]
+    hadoop_client_jars: Option<PathBuf>,
+}
+
+/// The peers cache's Hadoop client jars (`$SPINDLE_PEERS_HOME`, else `~/.cache/spindle-peers`), if
+/// scripts/fetch-peers.sh has laid them out.
+fn default_hadoop_client_jars() -> Option<PathBuf> {
+    let home = std::env::var_os("SPINDLE_PEERS_HOME")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .map(|c| c.join("spindle-peers"))
+        })?;
+    let dir = home.join("hadoop");
+    dir.join("hadoop-client-api-3.5.0.jar")
+        .is_file()
+        .then_some(dir)
 }
 
 fn queues(spec: &str) -> Result<Vec<(String, f64)>, String> {
@@ -99,6 +121,7 @@ pub fn run(a: MiniYarnArgs) -> ExitCode {
         max_attempts: a.max_attempts,
         pmem_check: !a.no_pmem_check,
         rpc_protection,
+        hadoop_client_jars: a.hadoop_client_jars.or_else(default_hadoop_client_jars),
         ..Default::default()
     };
     let rt = match tokio::runtime::Runtime::new() {

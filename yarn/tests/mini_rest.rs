@@ -323,3 +323,56 @@ async fn webhdfs_stages_files_that_containers_localize_from_hdfs() {
     assert_eq!(s, 404);
     c.mini.shutdown().await;
 }
+
+#[tokio::test]
+async fn webhdfs_renames_and_sets_replication_and_permission_as_staging_clients_expect() {
+    let c = Cluster::start(
+        "webhdfs-staging-ops",
+        MiniYarnConfig {
+            nodes: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    let nn = format!("http://{}/webhdfs/v1", c.mini.addresses().webhdfs);
+    let http = reqwest::Client::new();
+    let put = |url: String| http.put(url).send();
+    put(format!("{nn}/s/a.jar?op=CREATE&data=true&user.name=bob"))
+        .await
+        .unwrap();
+    let r = put(format!("{nn}/s/a.jar?op=SETREPLICATION&replication=1"))
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["boolean"], true);
+    let r = put(format!("{nn}/s/none.jar?op=SETREPLICATION&replication=1"))
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["boolean"], false);
+    let r = put(format!("{nn}/s/a.jar?op=SETPERMISSION&permission=640"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, st) = get(&format!("{nn}/s/a.jar?op=GETFILESTATUS")).await;
+    assert_eq!(st["FileStatus"]["permission"], "640");
+    let r = put(format!("{nn}/s/none.jar?op=SETPERMISSION&permission=640"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    let r = put(format!("{nn}/s/a.jar?op=RENAME&destination=/s/b.jar"))
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["boolean"], true);
+    let (s, _) = get(&format!("{nn}/s/b.jar?op=GETFILESTATUS")).await;
+    assert_eq!(s, 200);
+    // A missing source, or an escaping destination, renames nothing.
+    let r = put(format!("{nn}/s/a.jar?op=RENAME&destination=/s/c.jar"))
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["boolean"], false);
+    let r = put(format!("{nn}/s/b.jar?op=RENAME&destination=/../x.jar"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    c.mini.shutdown().await;
+}

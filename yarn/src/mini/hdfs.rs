@@ -313,9 +313,59 @@ fn handle(
                 Err(e) => io_error(e),
             }
         }
-        (_, "") => {
-            bad("op is required: ?op=MKDIRS|CREATE|OPEN|GETFILESTATUS|LISTSTATUS|DELETE".into())
+        // What Hadoop's FileSystem clients call while staging (copyFromLocalFile, Spark's
+        // setReplication and setPermission, a rename into place).
+        ("PUT", "SETREPLICATION") => Json(json!({"boolean": file.is_file()})).into_response(),
+        ("PUT", "SETPERMISSION") => {
+            use std::os::unix::fs::PermissionsExt;
+            let Some(mode) = q
+                .get("permission")
+                .and_then(|p| u32::from_str_radix(p, 8).ok())
+                .filter(|m| *m <= 0o7777)
+            else {
+                return bad("SETPERMISSION needs an octal permission".into());
+            };
+            match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)) {
+                Ok(()) => StatusCode::OK.into_response(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => not_found(&hdfs_path),
+                Err(e) => io_error(e),
+            }
         }
+        ("PUT", "SETOWNER") | ("PUT", "SETTIMES") => {
+            if file.exists() {
+                StatusCode::OK.into_response()
+            } else {
+                not_found(&hdfs_path)
+            }
+        }
+        ("PUT", "RENAME") => {
+            let Some(to) = q
+                .get("destination")
+                .and_then(|d| local(&st.root, &format!("/{}", d.trim_start_matches('/'))))
+            else {
+                return bad("RENAME needs a destination without '.' or '..'".into());
+            };
+            // HDFS's rename answers false (not an error) when the source is missing or the
+            // destination exists; into an existing folder, the source keeps its name.
+            let to = if to.is_dir() {
+                match file.file_name() {
+                    Some(n) => to.join(n),
+                    None => return Json(json!({"boolean": false})).into_response(),
+                }
+            } else {
+                to
+            };
+            let ok = file.exists()
+                && !to.exists()
+                && to.parent().is_some_and(|p| p.is_dir())
+                && std::fs::rename(&file, &to).is_ok();
+            Json(json!({"boolean": ok})).into_response()
+        }
+        (_, "") => bad(
+            "op is required: ?op=MKDIRS|CREATE|OPEN|GETFILESTATUS|LISTSTATUS|DELETE|RENAME|\
+             SETREPLICATION|SETPERMISSION"
+                .into(),
+        ),
         (m, o) => error(
             StatusCode::BAD_REQUEST,
             "UnsupportedOperationException",

@@ -3,8 +3,9 @@
 //! and one that misbehaves fails here as it would there.
 //!
 //! [`MiniYarn::start`] brings up, in this process:
-//! - the ResourceManager actor ([`rm`]) with its scheduler ([`scheduler`]), its REST API and
-//!   fault-injection endpoints ([`rest`]) and the ApplicationMasterProtocol server ([`rpc`]);
+//! - the ResourceManager actor ([`rm`]) with its scheduler ([`scheduler`]) and its two front doors
+//!   for clients, the REST API with fault-injection endpoints ([`rest`]) and ApplicationClientProtocol
+//!   over Hadoop RPC ([`client_rpc`]), plus the ApplicationMasterProtocol server ([`rpc`]);
 //! - N NodeManager actors ([`nm`]), each with a ContainerManagementProtocol server, running containers
 //!   as real processes ([`process`]) after localizing their resources ([`localize`]);
 //! - a WebHDFS subset over a local folder ([`hdfs`]) that `hdfs://` resources are localized from;
@@ -26,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod client_rpc;
 pub mod hdfs;
 pub mod journal;
 pub mod localize;
@@ -94,6 +96,10 @@ pub struct MiniYarnConfig {
     pub am_finish_grace_ms: u64,
     /// `hadoop.rpc.protection` of the scheduler and NodeManager ports, in order of preference.
     pub rpc_protection: Vec<crate::sasl::Qop>,
+    /// A folder with Hadoop's client jars (hadoop-client-api and -runtime): when set,
+    /// `yarn.application.classpath` is `$HADOOP_CONF_DIR,<folder>/*`, so that JVM applications that
+    /// rely on the cluster's Hadoop classpath (Flink's containers) find Hadoop's classes.
+    pub hadoop_client_jars: Option<PathBuf>,
 }
 
 impl Default for MiniYarnConfig {
@@ -119,6 +125,7 @@ impl Default for MiniYarnConfig {
             am_expiry_ms: 600_000,
             am_finish_grace_ms: 10_000,
             rpc_protection: vec![crate::sasl::Qop::Auth],
+            hadoop_client_jars: None,
         }
     }
 }
@@ -156,7 +163,7 @@ pub struct NodeAddress {
 /// Where the mini cluster listens (the JSON of the ready line).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct MiniAddresses {
-    /// `yarn.resourcemanager.address` (ApplicationClientProtocol is not served: use REST).
+    /// `yarn.resourcemanager.address`: the ApplicationClientProtocol server (SIMPLE auth).
     pub resource_manager: String,
     /// `yarn.resourcemanager.scheduler.address`: the ApplicationMasterProtocol server.
     pub scheduler: String,
@@ -353,10 +360,8 @@ impl MiniYarn {
 
         let mut tasks = Vec::new();
         let (web_listener, webapp) = listen("RM web").await?;
-        let (client_listener, resource_manager) = listen("RM client").await?;
         let (nn_listener, nn_rpc) = listen("NameNode RPC").await?;
         let (hdfs_listener, webhdfs) = listen("WebHDFS").await?;
-        tasks.push(reserve(client_listener));
         tasks.push(reserve(nn_listener));
 
         let secrets = Arc::new(tokens::Secrets::generate());
@@ -402,10 +407,31 @@ impl MiniYarn {
             .await
             .map_err(io("binding the scheduler port"))?;
         let scheduler_address = scheduler_server.local_addr().to_string();
-        let mut rpc_servers = vec![scheduler_server];
+        // The client port of an insecure ResourceManager: SIMPLE authentication.
+        let client_server = Server::builder()
+            .protocol(
+                client_rpc::CLIENT_PROTOCOL,
+                client_rpc::ClientService::new(rm.clone()),
+            )
+            .simple_auth(true)
+            .bind("127.0.0.1:0")
+            .await
+            .map_err(io("binding the RM client port"))?;
+        let resource_manager = client_server.local_addr().to_string();
+        let mut rpc_servers = vec![scheduler_server, client_server];
 
         let mut environment: Vec<(String, String)> = std::env::vars().collect();
         environment.retain(|(k, _)| k != "HADOOP_CONF_DIR" && k != "YARN_CONF_DIR");
+        // A NodeManager always has JAVA_HOME (hadoop-env.sh requires it) and whitelists it into
+        // containers; without one in this process's environment, the `java` on PATH decides.
+        if !environment
+            .iter()
+            .any(|(k, v)| k == "JAVA_HOME" && !v.is_empty())
+            && let Some(home) = java_home_from_path()
+        {
+            environment.retain(|(k, _)| k != "JAVA_HOME");
+            environment.push(("JAVA_HOME".into(), home));
+        }
         environment.push(("HADOOP_CONF_DIR".into(), conf_dir.to_string_lossy().into()));
         environment.push(("YARN_CONF_DIR".into(), conf_dir.to_string_lossy().into()));
         let groups = process::ProcessGroups::default();
@@ -527,7 +553,7 @@ impl MiniYarn {
             ("dfs.webhdfs.enabled", "true".into()),
             ("dfs.replication", "1".into()),
         ];
-        let yarn = [
+        let mut yarn = vec![
             ("yarn.resourcemanager.hostname", rm_host.to_string()),
             ("yarn.resourcemanager.address", a.resource_manager.clone()),
             (
@@ -585,7 +611,20 @@ impl MiniYarn {
                     .collect::<Vec<_>>()
                     .join(","),
             ),
+            // A client started before the cluster, or after it stopped, gives up in seconds rather
+            // than YARN's default 15 minutes.
+            ("yarn.resourcemanager.connect.max-wait.ms", "10000".into()),
+            (
+                "yarn.resourcemanager.connect.retry-interval.ms",
+                "500".into(),
+            ),
         ];
+        if let Some(jars) = &cfg.hadoop_client_jars {
+            yarn.push((
+                "yarn.application.classpath",
+                format!("$HADOOP_CONF_DIR,{}/*", jars.display()),
+            ));
+        }
         for (name, props) in [
             ("core-site.xml", &core[..]),
             ("hdfs-site.xml", &hdfs[..]),
@@ -641,6 +680,17 @@ impl MiniYarn {
             let _ = std::fs::remove_dir_all(&self.addresses.work_dir);
         }
     }
+}
+
+/// The JDK folder of the `java` found on PATH (`<home>/bin/java`, symlinks resolved).
+fn java_home_from_path() -> Option<String> {
+    let path = std::env::var_os("PATH")?;
+    let java = std::env::split_paths(&path)
+        .map(|d| d.join("java"))
+        .find(|p| p.is_file())?;
+    let real = java.canonicalize().ok()?;
+    let home = real.parent()?.parent()?;
+    Some(home.to_string_lossy().into_owned())
 }
 
 fn xml_escape(s: &str) -> String {

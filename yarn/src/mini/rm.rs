@@ -59,6 +59,9 @@ const INVALID_RESOURCE_REQUEST: &str =
     "org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException";
 const INVALID_CONTAINER_RELEASE: &str =
     "org.apache.hadoop.yarn.exceptions.InvalidContainerReleaseException";
+const APP_NOT_FOUND: &str = "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException";
+const YARN_EXCEPTION: &str = "org.apache.hadoop.yarn.exceptions.YarnException";
+const IO_EXCEPTION: &str = "java.io.IOException";
 
 /// A REST failure: HTTP status and the RemoteException it reports.
 #[derive(Clone, Debug, PartialEq)]
@@ -1427,6 +1430,338 @@ impl Rm {
     /// Every node's NM (for shutdown).
     pub fn all_nms(&self) -> Vec<NmHandle> {
         self.nodes.values().map(|n| n.nm.clone()).collect()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // ApplicationClientProtocol (the RPC front door; the same state the REST API reports)
+    // -----------------------------------------------------------------------------------------
+
+    fn not_found(id: ApplicationId) -> YarnError {
+        YarnError::new(
+            APP_NOT_FOUND,
+            format!(
+                "Application with id '{id}' doesn't exist in RM. Please check that the job \
+                 submission was successful."
+            ),
+        )
+    }
+
+    /// An application's report as `getApplicationReport` answers it.
+    fn app_report_proto(&self, a: &App) -> pb::ApplicationReportProto {
+        let id = self.app_id(a.key);
+        let finished = is_terminal(a.state);
+        // Before the AM registers YARN reports host "N/A" and port -1.
+        let (host, port) = a
+            .am_rpc
+            .as_deref()
+            .and_then(|r| r.rsplit_once(':'))
+            .map(|(h, p)| (h.to_string(), p.parse().unwrap_or(-1)))
+            .unwrap_or_else(|| ("N/A".into(), -1));
+        let used = self.sched.app_used(a.key);
+        let running = self
+            .containers
+            .values()
+            .filter(|r| r.key.app == a.key && !r.complete)
+            .count() as i32;
+        let state: pb::YarnApplicationStateProto = a.state.into();
+        let final_status: pb::FinalApplicationStatusProto = a.final_status.into();
+        pb::ApplicationReportProto {
+            application_id: Some(id.into()),
+            user: Some(a.sub.user.clone()),
+            queue: Some(a.sub.queue.clone()),
+            name: Some(a.sub.name.clone()),
+            host: Some(host),
+            rpc_port: Some(port),
+            yarn_application_state: Some(state as i32),
+            tracking_url: Some(self.tracking_url(a).unwrap_or_else(|| "N/A".into())),
+            diagnostics: Some(a.diagnostics.clone()),
+            start_time: Some(a.submit_time),
+            finish_time: Some(a.finish_time),
+            final_application_status: Some(final_status as i32),
+            app_resource_usage: Some(pb::ApplicationResourceUsageReportProto {
+                num_used_containers: Some(if finished { 0 } else { running }),
+                num_reserved_containers: Some(0),
+                used_resources: Some(Resource::new(used.memory_mb, used.vcores).into()),
+                reserved_resources: Some(Resource::default().into()),
+                needed_resources: Some(Resource::new(used.memory_mb, used.vcores).into()),
+                ..Default::default()
+            }),
+            original_tracking_url: Some(
+                a.original_tracking_url
+                    .clone()
+                    .unwrap_or_else(|| "N/A".into()),
+            ),
+            current_application_attempt_id: a.current().map(|t| t.id.into()),
+            progress: Some(if finished { 1.0 } else { a.progress }),
+            application_type: Some(a.sub.app_type.clone()),
+            application_tags: a.sub.tags.clone(),
+            unmanaged_application: Some(false),
+            priority: Some(pb::PriorityProto {
+                priority: Some(a.sub.priority),
+            }),
+            launch_time: Some(a.launch_time),
+            submit_time: Some(a.submit_time),
+            ..Default::default()
+        }
+    }
+
+    /// `submitApplication`: a second submission of a known id is accepted and ignored, as YARN's
+    /// ClientRMService does (a client that lost the answer retries).
+    pub fn client_submit(&mut self, sub: Submission) -> Result<(), YarnError> {
+        if self.app_key(sub.id).is_some() {
+            return Ok(());
+        }
+        self.submit(sub)
+            .map_err(|e| YarnError::new(YARN_EXCEPTION, e.message))
+    }
+
+    /// `getApplicationReport`.
+    pub fn client_app_report(
+        &self,
+        id: ApplicationId,
+    ) -> Result<pb::ApplicationReportProto, YarnError> {
+        let key = self.app_key(id).ok_or_else(|| Self::not_found(id))?;
+        Ok(self.app_report_proto(&self.apps[&key]))
+    }
+
+    /// `getApplications`, with YARN's filters (types and tags compared without case).
+    pub fn client_apps(
+        &self,
+        req: &pb::GetApplicationsRequestProto,
+    ) -> Vec<pb::ApplicationReportProto> {
+        let in_range = |t: i64, begin: Option<i64>, end: Option<i64>| {
+            begin.is_none_or(|b| t >= b) && end.is_none_or(|e| t <= e)
+        };
+        let limit = req.limit.filter(|l| *l > 0).unwrap_or(i64::MAX) as usize;
+        self.apps
+            .values()
+            .filter(|a| {
+                req.application_types.is_empty()
+                    || req
+                        .application_types
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(&a.sub.app_type))
+            })
+            .filter(|a| {
+                let s: pb::YarnApplicationStateProto = a.state.into();
+                req.application_states.is_empty() || req.application_states.contains(&(s as i32))
+            })
+            .filter(|a| req.users.is_empty() || req.users.contains(&a.sub.user))
+            .filter(|a| req.queues.is_empty() || req.queues.contains(&a.sub.queue))
+            .filter(|a| {
+                req.application_tags.is_empty()
+                    || req
+                        .application_tags
+                        .iter()
+                        .any(|t| a.sub.tags.iter().any(|x| x.eq_ignore_ascii_case(t)))
+            })
+            .filter(|a| req.name.as_ref().is_none_or(|n| *n == a.sub.name))
+            .filter(|a| in_range(a.submit_time, req.start_begin, req.start_end))
+            .filter(|a| {
+                (req.finish_begin.is_none() && req.finish_end.is_none())
+                    || (a.finish_time > 0
+                        && in_range(a.finish_time, req.finish_begin, req.finish_end))
+            })
+            .take(limit)
+            .map(|a| self.app_report_proto(a))
+            .collect()
+    }
+
+    /// `getApplicationAttemptReport`.
+    pub fn client_attempt_report(
+        &self,
+        id: ApplicationAttemptId,
+    ) -> Result<pb::ApplicationAttemptReportProto, YarnError> {
+        let key = self
+            .app_key(id.application_id)
+            .ok_or_else(|| Self::not_found(id.application_id))?;
+        let a = &self.apps[&key];
+        let t = a.attempts.iter().find(|t| t.id == id).ok_or_else(|| {
+            YarnError::new(
+                ATTEMPT_NOT_FOUND,
+                format!("ApplicationAttempt with id '{id}' doesn't exist in RM."),
+            )
+        })?;
+        let state = match t.state {
+            AttemptState::Scheduled => pb::YarnApplicationAttemptStateProto::AppAttemptScheduled,
+            AttemptState::Allocated => pb::YarnApplicationAttemptStateProto::AppAttemptAllocated,
+            AttemptState::Launched => pb::YarnApplicationAttemptStateProto::AppAttemptLaunched,
+            AttemptState::Running => pb::YarnApplicationAttemptStateProto::AppAttemptRunning,
+            AttemptState::Finishing => pb::YarnApplicationAttemptStateProto::AppAttemptFinishing,
+            AttemptState::Finished => pb::YarnApplicationAttemptStateProto::AppAttemptFinished,
+            AttemptState::Failed => pb::YarnApplicationAttemptStateProto::AppAttemptFailed,
+            AttemptState::Killed => pb::YarnApplicationAttemptStateProto::AppAttemptKilled,
+        };
+        let current = a.current().is_some_and(|c| c.id == id);
+        let (host, port) = a
+            .am_rpc
+            .as_deref()
+            .filter(|_| current && t.registered)
+            .and_then(|r| r.rsplit_once(':'))
+            .map(|(h, p)| (h.to_string(), p.parse().unwrap_or(-1)))
+            .unwrap_or_else(|| ("N/A".into(), -1));
+        Ok(pb::ApplicationAttemptReportProto {
+            application_attempt_id: Some(id.into()),
+            host: Some(host),
+            rpc_port: Some(port),
+            tracking_url: Some(self.tracking_url(a).unwrap_or_else(|| "N/A".into())),
+            diagnostics: Some(t.diagnostics.clone()),
+            yarn_application_attempt_state: Some(state as i32),
+            am_container_id: t.am_container.map(Into::into),
+            original_tracking_url: Some(
+                a.original_tracking_url
+                    .clone()
+                    .unwrap_or_else(|| "N/A".into()),
+            ),
+            start_time: Some(t.start_time),
+            finish_time: Some(t.finish_time),
+        })
+    }
+
+    /// `forceKillApplication`: the kill completes before the answer (`is_kill_completed`).
+    pub fn client_kill(
+        &mut self,
+        id: ApplicationId,
+        diagnostics: Option<String>,
+    ) -> Result<pb::KillApplicationResponseProto, YarnError> {
+        if self.app_key(id).is_none() {
+            return Err(YarnError::new(
+                APP_NOT_FOUND,
+                format!("Trying to kill an absent application {id}"),
+            ));
+        }
+        let diagnostics = diagnostics
+            .filter(|d| !d.trim().is_empty())
+            .map(|d| format!("Application killed by user. Diagnostic message: {d}"));
+        self.kill(id, diagnostics)
+            .map_err(|e| YarnError::new(YARN_EXCEPTION, e.message))?;
+        Ok(pb::KillApplicationResponseProto {
+            is_kill_completed: Some(true),
+        })
+    }
+
+    /// `getClusterNodes`: the nodes in `states` (all of them when empty).
+    pub fn client_nodes(&self, states: &[i32]) -> Vec<pb::NodeReportProto> {
+        self.nodes
+            .iter()
+            .filter_map(|(k, n)| {
+                let state = if n.lost {
+                    pb::NodeStateProto::NsLost
+                } else {
+                    pb::NodeStateProto::NsRunning
+                };
+                if !states.is_empty() && !states.contains(&(state as i32)) {
+                    return None;
+                }
+                let (cap, used) = self.sched.node_usage(*k).unwrap_or_default();
+                Some(pb::NodeReportProto {
+                    node_id: Some((&n.id).into()),
+                    http_address: Some(n.http_address.clone()),
+                    rack_name: Some("/default-rack".into()),
+                    used: Some(Resource::new(used.memory_mb, used.vcores).into()),
+                    capability: Some(Resource::new(cap.memory_mb, cap.vcores).into()),
+                    num_containers: Some(self.sched.node_containers(*k) as i32),
+                    node_state: Some(state as i32),
+                    health_report: Some(String::new()),
+                    last_health_report_time: Some(n.last_heartbeat),
+                    ..Default::default()
+                })
+            })
+            .collect()
+    }
+
+    /// `getClusterMetrics`.
+    pub fn client_metrics(&self) -> pb::YarnClusterMetricsProto {
+        let lost = self.nodes.values().filter(|n| n.lost).count() as i32;
+        pb::YarnClusterMetricsProto {
+            num_node_managers: Some(self.nodes.len() as i32 - lost),
+            num_decommissioned_nms: Some(0),
+            num_active_nms: Some(self.nodes.len() as i32 - lost),
+            num_lost_nms: Some(lost),
+            num_unhealthy_nms: Some(0),
+            num_rebooted_nms: Some(0),
+            num_decommissioning_nms: Some(0),
+            num_shutdown_nms: Some(0),
+        }
+    }
+
+    /// `getQueueInfo`: `root` (with its leaves when asked) or one leaf queue.
+    pub fn client_queue(
+        &self,
+        req: &pb::GetQueueInfoRequestProto,
+    ) -> Result<pb::QueueInfoProto, YarnError> {
+        let total = self.sched.cluster_capacity();
+        let name = req.queue_name.as_deref().unwrap_or("root");
+        let name = name.strip_prefix("root.").unwrap_or(name);
+        let with_apps = req.include_applications.unwrap_or(false);
+        let fraction = |used: i64, of: i64| {
+            if of > 0 { used as f32 / of as f32 } else { 0.0 }
+        };
+        let leaf = |q: &super::scheduler::QueueConf, used: Res| {
+            let guaranteed = (total.memory_mb as f64 * q.capacity_percent / 100.0) as i64;
+            let apps: Vec<&App> = self
+                .apps
+                .values()
+                .filter(|a| a.sub.queue == q.name)
+                .collect();
+            pb::QueueInfoProto {
+                queue_name: Some(q.name.clone()),
+                capacity: Some((q.capacity_percent / 100.0) as f32),
+                maximum_capacity: Some((q.max_capacity_percent / 100.0) as f32),
+                current_capacity: Some(fraction(used.memory_mb, guaranteed)),
+                state: Some(pb::QueueStateProto::QRunning as i32),
+                applications: if with_apps {
+                    apps.iter().map(|a| self.app_report_proto(a)).collect()
+                } else {
+                    Vec::new()
+                },
+                queue_statistics: Some(pb::QueueStatisticsProto {
+                    num_apps_submitted: Some(apps.len() as i64),
+                    num_apps_running: Some(
+                        apps.iter()
+                            .filter(|a| a.state == YarnApplicationState::Running)
+                            .count() as i64,
+                    ),
+                    num_apps_pending: Some(
+                        apps.iter()
+                            .filter(|a| a.state == YarnApplicationState::Accepted)
+                            .count() as i64,
+                    ),
+                    allocated_memory_mb: Some(used.memory_mb),
+                    allocated_v_cores: Some(used.vcores as i64),
+                    available_memory_mb: Some((total.memory_mb - used.memory_mb).max(0)),
+                    available_v_cores: Some((total.vcores - used.vcores).max(0) as i64),
+                    ..Default::default()
+                }),
+                queue_path: Some(format!("root.{}", q.name)),
+                scheduler_type: Some("capacityScheduler".into()),
+                ..Default::default()
+            }
+        };
+        let queues = self.sched.queues();
+        if name == "root" {
+            let used = self.sched.cluster_used();
+            return Ok(pb::QueueInfoProto {
+                queue_name: Some("root".into()),
+                capacity: Some(1.0),
+                maximum_capacity: Some(1.0),
+                current_capacity: Some(fraction(used.memory_mb, total.memory_mb)),
+                state: Some(pb::QueueStateProto::QRunning as i32),
+                child_queues: if req.include_child_queues.unwrap_or(false) {
+                    queues.iter().map(|(q, u)| leaf(q, *u)).collect()
+                } else {
+                    Vec::new()
+                },
+                queue_path: Some("root".into()),
+                scheduler_type: Some("capacityScheduler".into()),
+                ..Default::default()
+            });
+        }
+        queues
+            .iter()
+            .find(|(q, _)| q.name == name)
+            .map(|(q, u)| leaf(q, *u))
+            .ok_or_else(|| YarnError::new(IO_EXCEPTION, format!("Unknown queue: {name}")))
     }
 
     // -----------------------------------------------------------------------------------------

@@ -197,15 +197,9 @@ pub fn resource_uri(u: &pb::UrlProto) -> String {
     format!("{scheme}://{user}{host}{port}{file}")
 }
 
-/// A launch request from a launch context.
-pub fn launch_request(
-    container: ContainerId,
-    user: String,
-    resource: Resource,
-    clc: &pb::ContainerLaunchContextProto,
-) -> LaunchRequest {
-    let local_resources = clc
-        .local_resources
+/// The local resources of a launch context, keyed as the context names them.
+pub fn local_resources(clc: &pb::ContainerLaunchContextProto) -> Vec<(String, LocalResource)> {
+    clc.local_resources
         .iter()
         .filter_map(|e| {
             let v = e.value.as_ref()?;
@@ -227,23 +221,36 @@ pub fn launch_request(
                 },
             ))
         })
-        .collect();
+        .collect()
+}
+
+/// The environment of a launch context, in order.
+pub fn environment(clc: &pb::ContainerLaunchContextProto) -> Vec<(String, String)> {
+    clc.environment
+        .iter()
+        .map(|e| {
+            (
+                e.key.clone().unwrap_or_default(),
+                e.value.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// A launch request from a launch context.
+pub fn launch_request(
+    container: ContainerId,
+    user: String,
+    resource: Resource,
+    clc: &pb::ContainerLaunchContextProto,
+) -> LaunchRequest {
     LaunchRequest {
         container,
         user,
         commands: clc.command.clone(),
-        environment: clc
-            .environment
-            .iter()
-            .map(|e| {
-                (
-                    e.key.clone().unwrap_or_default(),
-                    e.value.clone().unwrap_or_default(),
-                )
-            })
-            .collect(),
+        environment: environment(clc),
         extra_environment: Vec::new(),
-        local_resources,
+        local_resources: local_resources(clc),
         tokens: clc
             .tokens
             .clone()
