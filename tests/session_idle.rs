@@ -5,21 +5,17 @@
 //! released after the idle timeout (their containers given back to YARN, which reports them
 //! completed), the one the minimum needs stays, and nothing new is asked for.
 //!
-//! This runs in process because jobs do not exist yet in the binary: through `spindle
-//! yarn-session` alone a session only ever has the minimum's TaskManagers, none of them idle
-//! beyond it.
+//! It runs in process so that the YARN side is scripted: which containers are granted, and their
+//! completion reports. The job is a real one, run by the session's dispatcher.
 
 mod am_fake_yarn;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use am_fake_yarn::{FakeYarn, SilentJobMaster, task_executor};
+use am_fake_yarn::{FakeYarn, task_executor};
 use serde_json::Value;
 use spindle::config::Configuration;
 use spindle::jobmanager::{Session, SessionParams};
-use spindle::resource_manager::types::{JobId, JobStatus, ResourceProfile};
 use spindle::rpc::Secret;
 use spindle::web::auth::request_token;
 use spindle::yarn_driver::StagedFile;
@@ -83,15 +79,11 @@ async fn taskmanagers_the_minimum_does_not_need_are_released_after_the_idle_time
     fake.wait_for("it started", |s| s.started.len() == 1).await;
 
     // The requirement rises: a job needs 6 slots, two more TaskManagers.
-    let rm = session.resource_manager().clone();
-    let job = JobId(7);
-    rm.register_job_master(job, 1, "jm-address".into(), Arc::new(SilentJobMaster))
-        .await
-        .unwrap();
-    rm.declare_required_resources(job, 1, BTreeMap::from([(ResourceProfile::Unknown, 6)]))
-        .await
-        .unwrap()
-        .unwrap();
+    let spec = spindle::jobspec::JobSpec::parse(
+        "name: six\nvertices:\n  - {name: s, parallelism: 6, command: [sleep, '120']}\n",
+    )
+    .unwrap();
+    let job = session.dispatcher().submit(spec).await.unwrap();
     fake.wait_for("two more containers asked for", |s| {
         s.last_ask(1) == Some(2)
     })
@@ -113,9 +105,9 @@ async fn taskmanagers_the_minimum_does_not_need_are_released_after_the_idle_time
     .await;
     assert_eq!(overview["slots-total"], 6);
 
-    // The requirement falls: the job ends, every slot is free; after the idle timeout two
-    // TaskManagers go and the minimum's one stays.
-    rm.disconnect_job_master(job, JobStatus::Finished).unwrap();
+    // The requirement falls: the job ends (cancelled), every slot is free; after the idle
+    // timeout two TaskManagers go and the minimum's one stays.
+    session.dispatcher().cancel(job).await.unwrap().unwrap();
     let overview = overview_until(&http, &base, |v| v["taskmanagers"] == 1).await;
     assert_eq!(overview["slots-total"], 2, "{overview}");
     assert_eq!(overview["slots-available"], 2, "{overview}");

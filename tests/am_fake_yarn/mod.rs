@@ -11,8 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prost::Message;
-use spindle::resource_manager::gateways::JobMasterGateway;
-use spindle::resource_manager::types::WorkerId;
 use spindle::rpc::{ResourceId, Resources, Secret};
 use spindle::task_executor::TaskExecutorConfig;
 use yarn::amrm::AmRmClient;
@@ -394,12 +392,3 @@ pub fn task_executor(
     )
 }
 
-/// A JobMaster that ignores what the ResourceManager tells it.
-pub struct SilentJobMaster;
-
-impl JobMasterGateway for SilentJobMaster {
-    fn notify_not_enough_resources(&self, _acquired: u32) {}
-    fn disconnect_task_manager(&self, _worker: &WorkerId, _cause: &str) {}
-    fn heartbeat_from_resource_manager(&self) {}
-    fn disconnect_resource_manager(&self, _cause: &str) {}
-}
