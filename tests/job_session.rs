@@ -135,6 +135,47 @@ async fn two_jobs_at_once_list_and_cancel() {
             .is_some_and(|jobs| jobs.iter().filter(|j| j["tasks"]["RUNNING"] == 2).count() == 2)
     })
     .await;
+    // The key-value store needs the job's own token.
+    let secret = read_secret(&mini);
+    let r = http
+        .get(format!("{web}/jobs/{long_job}/kv/some/key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let other_token = job_token(&secret, &short_job);
+    let r = http
+        .put(format!("{web}/jobs/{long_job}/kv/some/key"))
+        .bearer_auth(&other_token)
+        .body("v")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "another job's token opens nothing");
+    let own = job_token(&secret, &long_job);
+    let r = http
+        .put(format!("{web}/jobs/{long_job}/kv/some/key"))
+        .bearer_auth(&own)
+        .body("forty-two")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = http
+        .get(format!("{web}/jobs/{long_job}/kv/some/key"))
+        .bearer_auth(&own)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "forty-two");
+    let r = http
+        .get(format!("{web}/jobs/{long_job}/kv/missing?wait=200"))
+        .bearer_auth(&own)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
     let listed = ok(&mini.cli("list", &[]));
     assert!(
         listed.contains(&format!("{long_job} : long (RUNNING")),
@@ -177,7 +218,7 @@ async fn two_jobs_at_once_list_and_cancel() {
     let bogus = mini.cli("cancel", &["not-a-job"]);
     assert!(text(&bogus.stderr).contains("32 hex digits"));
 
-    // Changes need the secret; the key-value store needs the job's own token.
+    // Changes need the secret.
     let r = http
         .post(format!("{web}/jobs"))
         .body("{}")
@@ -192,45 +233,30 @@ async fn two_jobs_at_once_list_and_cancel() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let r = http
-        .get(format!("{web}/jobs/{short_job}/kv/some/key"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    // A signed submission cannot be replayed with another body, nor with a stale date.
     let secret = read_secret(&mini);
-    let other_token = job_token(&secret, &long_job);
+    let now = spindle::web::auth::unix_now();
+    let token = spindle::web::auth::signed_request_token(&secret, "POST", "/jobs", b"{}", now);
+    for (body, date) in [("{\"name\": \"x\"}", now), ("{}", now - 3600)] {
+        let r = http
+            .post(format!("{web}/jobs"))
+            .bearer_auth(&token)
+            .header(spindle::web::auth::DATE_HEADER, date.to_string())
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{body} at {date}");
+    }
+    // An ended job's store is gone.
     let r = http
-        .put(format!("{web}/jobs/{short_job}/kv/some/key"))
-        .bearer_auth(&other_token)
+        .put(format!("{web}/jobs/{long_job}/kv/late"))
+        .bearer_auth(job_token(&secret, &long_job))
         .body("v")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 401, "another job's token opens nothing");
-    let own = job_token(&secret, &short_job);
-    let r = http
-        .put(format!("{web}/jobs/{short_job}/kv/some/key"))
-        .bearer_auth(&own)
-        .body("forty-two")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
-    let r = http
-        .get(format!("{web}/jobs/{short_job}/kv/some/key"))
-        .bearer_auth(&own)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.text().await.unwrap(), "forty-two");
-    let r = http
-        .get(format!("{web}/jobs/{short_job}/kv/missing?wait=200"))
-        .bearer_auth(&own)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(r.status(), 410);
 
     // A job the session cannot hold is refused with the reason, and nothing runs.
     let greedy = write_spec(

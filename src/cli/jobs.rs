@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::args::{CancelArgs, ListArgs, RunArgs, YarnSessionArgs};
-use super::contract::{Secret, request_token};
+use super::contract::Secret;
 use super::properties::SessionProperties;
 use super::session::{self, Environment};
 use crate::config::Configuration;
@@ -111,10 +111,15 @@ impl AmClient {
             .map_err(|e| AmError::Refused(200, format!("unexpected answer to {path}: {e}")))
     }
 
-    fn token(&self, method: &str, path: &str) -> Result<String, AmError> {
+    /// A signed request: the token and the date to send with it.
+    fn sign(&self, method: &str, path: &str, body: &[u8]) -> Result<(String, u64), AmError> {
+        let date = crate::web::auth::unix_now();
         self.secret
             .as_ref()
-            .map(|s| request_token(s, method, path))
+            .map(|s| {
+                let token = crate::web::auth::signed_request_token(s, method, path, body, date);
+                (token, date)
+            })
             .ok_or_else(|| {
                 AmError::Refused(
                     401,
@@ -127,11 +132,12 @@ impl AmClient {
 
     /// Submits a spec (JSON); the job id.
     pub async fn submit(&self, spec_json: &str) -> Result<String, AmError> {
-        let token = self.token("POST", "/jobs")?;
+        let (token, date) = self.sign("POST", "/jobs", spec_json.as_bytes())?;
         let response = self
             .http
             .post(format!("{}/jobs", self.base))
             .bearer_auth(token)
+            .header(crate::web::auth::DATE_HEADER, date.to_string())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(spec_json.to_owned())
             .send()
@@ -161,11 +167,12 @@ impl AmClient {
     /// Cancels a job.
     pub async fn cancel(&self, job: &str) -> Result<(), AmError> {
         let path = format!("/jobs/{job}");
-        let token = self.token("PATCH", &path)?;
+        let (token, date) = self.sign("PATCH", &path, b"")?;
         let response = self
             .http
             .patch(format!("{}{path}?mode=cancel", self.base))
             .bearer_auth(token)
+            .header(crate::web::auth::DATE_HEADER, date.to_string())
             .send()
             .await
             .map_err(|e| AmError::Unreachable(e.to_string()))?;

@@ -3,8 +3,8 @@
 //! - `GET /jobs` (ids and states), `GET /jobs/overview`, `GET /jobs/{id}` (vertices with their
 //!   subtasks: state, attempt, slot and TaskExecutor);
 //! - `POST /jobs` submits a job spec (JSON, parallelism resolved) and answers `{"jobid": ...}`;
-//!   `PATCH /jobs/{id}?mode=cancel` cancels. Both need the application's secret
-//!   ([`super::auth::request_token`] of `POST /jobs` / `PATCH /jobs/{id}`);
+//!   `PATCH /jobs/{id}?mode=cancel` cancels. Both need a request signed with the application's
+//!   secret ([`super::auth::signed_request_token`]);
 //! - `PUT /jobs/{id}/kv/{key}` (the body is the value) and `GET /jobs/{id}/kv/{key}[?wait=ms]`:
 //!   the job's key-value store, for its tasks, with the job's token
 //!   ([`super::auth::job_token`]); a GET with `wait` holds the request until the key is put (at
@@ -39,6 +39,20 @@ fn authorization(headers: &HeaderMap) -> Option<&str> {
 
 /// A refusal: the status and the message of an error answer.
 type Refusal = (StatusCode, String);
+
+/// Whether a request is signed for `method` on `path` with `body` ([`auth::authorizes_signed`]).
+fn signed(state: &WebState, method: &str, path: &str, body: &[u8], headers: &HeaderMap) -> bool {
+    let date = headers.get(auth::DATE_HEADER).and_then(|h| h.to_str().ok());
+    auth::authorizes_signed(
+        &state.secret,
+        method,
+        path,
+        body,
+        date,
+        authorization(headers),
+        auth::unix_now(),
+    )
+}
 
 fn job_id(text: &str) -> Result<JobId, Refusal> {
     parse_job_id(text).ok_or_else(|| {
@@ -100,11 +114,11 @@ pub(super) async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !auth::authorizes(&state.secret, "POST", "/jobs", authorization(&headers)) {
+    if !signed(&state, "POST", "/jobs", &body, &headers) {
         return error(
             StatusCode::UNAUTHORIZED,
-            "submitting a job needs `Authorization: Bearer <token>` made with the application's \
-             secret; use `spindle run`",
+            "submitting a job needs a request signed with the application's secret (and a clock \
+             within 5 minutes of the ApplicationMaster's); use `spindle run`",
         );
     }
     let text = match std::str::from_utf8(&body) {
@@ -149,11 +163,11 @@ pub(super) async fn patch(
         Err((status, message)) => return error(status, message),
     };
     let path = format!("/jobs/{job}");
-    if !auth::authorizes(&state.secret, "PATCH", &path, authorization(&headers)) {
+    if !signed(&state, "PATCH", &path, b"", &headers) {
         return error(
             StatusCode::UNAUTHORIZED,
-            "cancelling a job needs `Authorization: Bearer <token>` made with the application's \
-             secret; use `spindle cancel`",
+            "cancelling a job needs a request signed with the application's secret (and a clock \
+             within 5 minutes of the ApplicationMaster's); use `spindle cancel`",
         );
     }
     match params {

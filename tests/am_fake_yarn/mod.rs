@@ -391,4 +391,3 @@ pub fn task_executor(
         secret,
     )
 }
-
