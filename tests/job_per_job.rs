@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
-use session_common::{Mini, containers, get, poll, poll_journal};
+use session_common::{Mini, containers, get, most_running, poll, poll_journal};
 
 fn example(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -45,26 +45,6 @@ async fn apps(mini: &Mini, http: &reqwest::Client) -> Vec<Value> {
         .await
         .and_then(|v| v["apps"]["app"].as_array().cloned())
         .unwrap_or_default()
-}
-
-/// The most containers of `app` running at once, replaying the journal.
-fn most_running(journal: &[Value], app: &str) -> usize {
-    let mut running = BTreeSet::new();
-    let mut most = 0;
-    for e in journal.iter().filter(|e| e["app"] == app) {
-        let c = e["container"].as_str().unwrap_or_default().to_owned();
-        match e["event"].as_str() {
-            Some("container_launched") => {
-                running.insert(c);
-            }
-            Some("container_completed") => {
-                running.remove(&c);
-            }
-            _ => {}
-        }
-        most = most.max(running.len());
-    }
-    most
 }
 
 fn app_of(stdout: &str) -> String {
@@ -233,7 +213,7 @@ async fn a_killed_taskexecutor_is_replaced_and_the_job_succeeds() {
     let mut run = mini.spawn("run", &["-m", "yarn-cluster", "-ys", "2", &spec]);
     let stdout = run.stdout.take().unwrap();
     let (line_tx, mut line_rx) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = line_tx.send(line);
         }
@@ -275,6 +255,8 @@ async fn a_killed_taskexecutor_is_replaced_and_the_job_succeeds() {
     let status = tokio::task::spawn_blocking(move || run.wait_with_output().unwrap())
         .await
         .unwrap();
+    // Every line the run printed, up to its end of output.
+    reader.join().unwrap();
     while let Ok(line) = line_rx.try_recv() {
         printed.push_str(&line);
         printed.push('\n');
@@ -310,7 +292,7 @@ async fn ctrl_c_cancels_an_attached_per_job_run_and_the_application_ends_killed(
     let mut run = mini.spawn("run", &["-m", "yarn-cluster", &spec]);
     let stdout = run.stdout.take().unwrap();
     let (line_tx, mut line_rx) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = line_tx.send(line);
         }
@@ -335,13 +317,19 @@ async fn ctrl_c_cancels_an_attached_per_job_run_and_the_application_ends_killed(
     let output = tokio::task::spawn_blocking(move || run.wait_with_output().unwrap())
         .await
         .unwrap();
+    // Every line the run printed, up to its end of output.
+    reader.join().unwrap();
     while let Ok(line) = line_rx.try_recv() {
         printed.push_str(&line);
         printed.push('\n');
     }
-    assert!(!output.status.success(), "{printed}");
-    assert!(printed.contains("Cancelling job"), "{printed}");
-    assert!(printed.contains("(forever) CANCELED"), "{printed}");
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success(), "{printed}\n{stderr}");
+    assert!(printed.contains("Cancelling job"), "{printed}\n{stderr}");
+    assert!(
+        printed.contains("(forever) CANCELED"),
+        "{printed}\n{stderr}"
+    );
     let report = poll(&http, &format!("{}/apps/{app}", mini.rest_url), |v| {
         v["app"]["state"] == "FINISHED"
     })

@@ -65,22 +65,11 @@ async fn extra_containers_are_released_unlaunched_and_the_session_keeps_two_task
     }
 
     // Replaying the journal: never more than 3 of the application's containers running at once.
-    let mut running = BTreeSet::new();
-    let mut most = 0;
-    for e in journal.iter().filter(|e| e["app"] == app.as_str()) {
-        let c = e["container"].as_str().unwrap_or_default().to_owned();
-        match e["event"].as_str() {
-            Some("container_launched") => {
-                running.insert(c);
-            }
-            Some("container_completed") => {
-                running.remove(&c);
-            }
-            _ => {}
-        }
-        most = most.max(running.len());
-    }
-    assert_eq!(most, 3, "{journal:#?}");
+    assert_eq!(
+        session_common::most_running(&journal, &app),
+        3,
+        "{journal:#?}"
+    );
 
     // The AM says why in its log, and the decision log names each as released as surplus.
     let am = session_common::am_container(&journal, &app);

@@ -398,19 +398,12 @@ pub async fn session_am(
     app_id: Option<&str>,
     need_secret: bool,
 ) -> Result<AmClient, String> {
-    let props = SessionProperties::read(&env.properties_path)?;
-    let app_id = match (app_id, &props) {
-        (Some(id), _) => id.to_owned(),
-        (None, Some(p)) => p.application_id.clone(),
-        (None, None) => {
-            return Err(format!(
-                "no session: start one with `spindle yarn-session -d`, name one with -yid, or run \
-                 a per-job cluster with -m yarn-cluster (no properties file at {})",
-                env.properties_path.display()
-            ));
-        }
-    };
-    let props = props.filter(|p| p.application_id == app_id);
+    let (app_id, props) = SessionProperties::named_session(
+        &env.properties_path,
+        app_id,
+        "no session: start one with `spindle yarn-session -d`, name one with -yid, or run a \
+         per-job cluster with -m yarn-cluster",
+    )?;
     if need_secret && props.is_none() {
         return Err(format!(
             "no secret for the session {app_id}: the properties file {} belongs to another \
@@ -506,12 +499,15 @@ async fn poll_job(am: &AmClient, job: &str) -> Result<(JobOverview, Option<JobDe
         .find(|j| j.jid == job)
         .ok_or_else(|| AmError::Refused(404, format!("the cluster has no job {job}")))?;
     let small = o.tasks.values().sum::<u32>() as usize <= PER_SUBTASK_PROGRESS_LIMIT;
-    let details = if small {
-        am.details(job).await.ok()
-    } else {
-        None
-    };
-    Ok((o, details))
+    if !small {
+        return Ok((o, None));
+    }
+    // The details are the newer read: the job's state is taken from them too, so an end they
+    // show is not missed (a per-job ApplicationMaster leaves once a client has read the end).
+    match am.details(job).await {
+        Ok(d) => Ok((JobOverview::from(&d), Some(d))),
+        Err(_) => Ok((o, None)),
+    }
 }
 
 /// Ctrl-C while watching: the first cancels the job, the second stops watching.

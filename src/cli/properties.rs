@@ -207,6 +207,26 @@ impl SessionProperties {
         }))
     }
 
+    /// The session a command is about: `app_id` when given, else the one the file at `path`
+    /// names (`none` explains what to do when there is neither); with the file's properties when
+    /// they are that session's.
+    pub fn named_session(
+        path: &Path,
+        app_id: Option<&str>,
+        none: &str,
+    ) -> Result<(String, Option<SessionProperties>), String> {
+        let props = SessionProperties::read(path)?;
+        let app_id = match (app_id, &props) {
+            (Some(id), _) => id.to_owned(),
+            (None, Some(p)) => p.application_id.clone(),
+            (None, None) => {
+                return Err(format!("{none} (no properties file at {})", path.display()));
+            }
+        };
+        let props = props.filter(|p| p.application_id == app_id);
+        Ok((app_id, props))
+    }
+
     /// Deletes the file at `path` if it names `application_id` (a newer session's file is kept).
     pub fn remove_if_for(path: &Path, application_id: &str) {
         if let Ok(Some(p)) = SessionProperties::read(path)

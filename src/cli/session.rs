@@ -741,19 +741,11 @@ pub async fn stop(
     env: &Environment,
     out: &mut dyn Write,
 ) -> Result<AppInfo, String> {
-    let props = SessionProperties::read(&env.properties_path)?;
-    let app_id = match (app_id, &props) {
-        (Some(id), _) => id.to_owned(),
-        (None, Some(p)) => p.application_id.clone(),
-        (None, None) => {
-            return Err(format!(
-                "no session to stop: give its application id with -id, or start one first (no \
-                 properties file at {})",
-                env.properties_path.display()
-            ));
-        }
-    };
-    let props = props.filter(|p| p.application_id == app_id);
+    let (app_id, props) = SessionProperties::named_session(
+        &env.properties_path,
+        app_id,
+        "no session to stop: give its application id with -id, or start one first",
+    )?;
     let rm = env.rm()?;
     let mut report = rm.app(&app_id).await.map_err(|e| e.to_string())?;
     if !FINAL_APP_STATES.contains(&report.state.as_str()) {

@@ -892,6 +892,14 @@ impl JobMasterCore {
         )
     }
 
+    /// Milliseconds from creation to the end (or to `now`).
+    fn duration(&self, now: Timestamp) -> u64 {
+        self.ended_at
+            .unwrap_or(now)
+            .0
+            .saturating_sub(self.created_at.0)
+    }
+
     /// The job's entry in `/jobs/overview`: counts only, without building every subtask's details.
     pub fn overview(&self, now: Timestamp) -> super::summary::JobOverview {
         let mut tasks = BTreeMap::new();
@@ -904,11 +912,7 @@ impl JobMasterCore {
             state: self.status,
             start_time: self.created_at.0,
             end_time: self.ended_at.map(|t| t.0),
-            duration: self
-                .ended_at
-                .unwrap_or(now)
-                .0
-                .saturating_sub(self.created_at.0),
+            duration: self.duration(now),
             tasks,
             failure: self.error.clone(),
             restarts: self.backoff.restarts(),
@@ -954,11 +958,7 @@ impl JobMasterCore {
             state: self.status,
             start_time: self.created_at.0,
             end_time: self.ended_at.map(|t| t.0),
-            duration: self
-                .ended_at
-                .unwrap_or(now)
-                .0
-                .saturating_sub(self.created_at.0),
+            duration: self.duration(now),
             now: now.0,
             failure: self.error.clone(),
             restarts: self.backoff.restarts(),

@@ -192,6 +192,26 @@ pub fn containers(journal: &[Value], app: &str, event: &str) -> Vec<String> {
         .collect()
 }
 
+/// The most containers of `app` running at once, replaying the journal.
+pub fn most_running(journal: &[Value], app: &str) -> usize {
+    let mut running = std::collections::BTreeSet::new();
+    let mut most = 0;
+    for e in journal.iter().filter(|e| e["app"] == app) {
+        let c = e["container"].as_str().unwrap_or_default().to_owned();
+        match e["event"].as_str() {
+            Some("container_launched") => {
+                running.insert(c);
+            }
+            Some("container_completed") => {
+                running.remove(&c);
+            }
+            _ => {}
+        }
+        most = most.max(running.len());
+    }
+    most
+}
+
 /// The AM container of `app`'s first attempt.
 pub fn am_container(journal: &[Value], app: &str) -> String {
     containers(journal, app, "container_launched")
