@@ -12,10 +12,9 @@ use std::time::Duration;
 use am_fake_yarn::{FakeYarn, task_executor};
 use serde_json::Value;
 use spindle::config::Configuration;
-use spindle::jobmanager::{Session, SessionParams};
+use spindle::jobmanager::Session;
 use spindle::rpc::Secret;
 use spindle::web::auth::request_token;
-use spindle::yarn_driver::StagedFile;
 use yarn::proto::hadoop::yarn::FinalApplicationStatusProto;
 use yarn::records::Resource;
 
@@ -48,20 +47,9 @@ async fn session_brings_up_the_minimum_registers_slots_and_stops_cleanly() {
         ("heartbeat.interval", "100"),
         ("security.ssl.truststore-password", "hunter2"),
     ]);
-    let mut session = Session::start(SessionParams {
-        host: "127.0.0.1".into(),
-        scheduler: fake.rm_address.clone(),
-        protection: vec![],
-        amrm_token: fake.amrm_token(),
-        secret: Secret::new(SECRET.to_vec()).unwrap(),
-        conf,
-        binary: StagedFile::parse("hdfs://nn:8020/s/spindle|100|1").unwrap(),
-        staged_conf: StagedFile::parse("hdfs://nn:8020/s/spindle-conf.yaml|10|2").unwrap(),
-        ship: vec![],
-        job: None,
-    })
-    .await
-    .unwrap();
+    let mut session = Session::start(fake.session_params(conf, SECRET))
+        .await
+        .unwrap();
     let base = format!("http://127.0.0.1:{}", session.rest_address.port());
     {
         let state = fake.state.lock().unwrap();

@@ -47,6 +47,59 @@ async fn apps(mini: &Mini, http: &reqwest::Client) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// A `spindle` command running in the background, its stdout read line by line as it comes.
+struct Running {
+    child: std::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    reader: std::thread::JoinHandle<()>,
+    printed: String,
+}
+
+impl Running {
+    fn start(mini: &Mini, subcommand: &str, args: &[&str]) -> Running {
+        let mut child = mini.spawn(subcommand, args);
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Running {
+            child,
+            lines,
+            reader,
+            printed: String::new(),
+        }
+    }
+
+    /// Reads lines until what was printed satisfies `done` (for at most two minutes).
+    async fn until(&mut self, done: impl Fn(&str) -> bool) {
+        while !done(&self.printed) {
+            let line = tokio::time::timeout(Duration::from_secs(120), self.lines.recv())
+                .await
+                .unwrap_or_else(|_| panic!("still waiting after two minutes: {}", self.printed))
+                .unwrap_or_else(|| panic!("the command ended early: {}", self.printed));
+            self.printed.push_str(&line);
+            self.printed.push('\n');
+        }
+    }
+
+    /// Waits for the command's end: its output (stdout already read) and everything it printed.
+    async fn finish(mut self) -> (std::process::Output, String) {
+        let child = self.child;
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        self.reader.join().unwrap();
+        while let Ok(line) = self.lines.try_recv() {
+            self.printed.push_str(&line);
+            self.printed.push('\n');
+        }
+        (output, self.printed)
+    }
+}
+
 fn app_of(stdout: &str) -> String {
     stdout
         .split_whitespace()
@@ -199,48 +252,21 @@ async fn a_task_that_keeps_failing_fails_the_job_and_the_application() {
 async fn a_killed_taskexecutor_is_replaced_and_the_job_succeeds() {
     let mini = Mini::start(&[]);
     let http = reqwest::Client::new();
-    let marks = mini.dir.path().join("marks");
-    std::fs::create_dir_all(&marks).unwrap();
-    // Each attempt marks its start; the first attempts wait long enough to be killed.
+    // The first attempts wait long enough to be killed.
     let spec = write_spec(
         &mini,
         "steady.yaml",
-        &format!(
-            "name: steady\nvertices:\n  - name: work\n    parallelism: 2\n    env: {{MARKS: {}}}\n    command: [sh, -c, 'touch \"$MARKS/$SPINDLE_SUBTASK_INDEX-$SPINDLE_ATTEMPT\"; if [ \"$SPINDLE_ATTEMPT\" = 0 ]; then sleep 60; else sleep 1; fi']\n",
-            marks.display()
-        ),
+        "name: steady\nvertices:\n  - name: work\n    parallelism: 2\n    command: [sh, -c, 'if [ \"$SPINDLE_ATTEMPT\" = 0 ]; then sleep 60; else sleep 1; fi']\n",
     );
-    let mut run = mini.spawn("run", &["-m", "yarn-cluster", "-ys", "2", &spec]);
-    let stdout = run.stdout.take().unwrap();
-    let (line_tx, mut line_rx) = tokio::sync::mpsc::unbounded_channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = line_tx.send(line);
-        }
-    });
-    let mut printed = String::new();
-    let mut app = None;
-    // Wait until both first attempts run.
-    while !(marks.join("0-0").exists() && marks.join("1-0").exists()) {
-        while let Ok(line) = line_rx.try_recv() {
-            printed.push_str(&line);
-            printed.push('\n');
-        }
-        if app.is_none() && printed.contains("Submitting application master") {
-            app = Some(app_of(
-                printed
-                    .lines()
-                    .find(|l| l.contains("Submitting application master"))
-                    .unwrap(),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(
-            run.try_wait().unwrap().is_none(),
-            "the run ended early: {printed}"
-        );
-    }
-    let app = app.expect("the application id was printed");
+    let mut run = Running::start(&mini, "run", &["-m", "yarn-cluster", "-ys", "2", &spec]);
+    run.until(|p| p.matches("attempt #0 RUNNING").count() == 2)
+        .await;
+    let app = app_of(
+        run.printed
+            .lines()
+            .find(|l| l.contains("Submitting application master"))
+            .unwrap(),
+    );
     let journal = mini.journal();
     let task_executors: Vec<String> = containers(&journal, &app, "container_launched")
         .into_iter()
@@ -252,15 +278,7 @@ async fn a_killed_taskexecutor_is_replaced_and_the_job_succeeds() {
         // SAFETY: kill(2) on a process of the container under test.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
-    let status = tokio::task::spawn_blocking(move || run.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    // Every line the run printed, up to its end of output.
-    reader.join().unwrap();
-    while let Ok(line) = line_rx.try_recv() {
-        printed.push_str(&line);
-        printed.push('\n');
-    }
+    let (status, printed) = run.finish().await;
     assert!(
         status.status.success(),
         "{printed}\n{}",
@@ -289,40 +307,17 @@ async fn ctrl_c_cancels_an_attached_per_job_run_and_the_application_ends_killed(
         "forever.yaml",
         "name: forever\nvertices:\n  - {name: wait, parallelism: 1, command: [sleep, '90']}\n",
     );
-    let mut run = mini.spawn("run", &["-m", "yarn-cluster", &spec]);
-    let stdout = run.stdout.take().unwrap();
-    let (line_tx, mut line_rx) = tokio::sync::mpsc::unbounded_channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = line_tx.send(line);
-        }
-    });
-    let mut printed = String::new();
-    while !printed.contains("attempt #0 RUNNING") {
-        let line = tokio::time::timeout(Duration::from_secs(120), line_rx.recv())
-            .await
-            .unwrap_or_else(|_| panic!("the task never ran: {printed}"))
-            .unwrap_or_else(|| panic!("the run ended early: {printed}"));
-        printed.push_str(&line);
-        printed.push('\n');
-    }
+    let mut run = Running::start(&mini, "run", &["-m", "yarn-cluster", &spec]);
+    run.until(|p| p.contains("attempt #0 RUNNING")).await;
     let app = app_of(
-        printed
+        run.printed
             .lines()
             .find(|l| l.contains("Submitting application master"))
             .unwrap(),
     );
     // SAFETY: kill(2) on the child this test started.
-    unsafe { libc::kill(run.id() as i32, libc::SIGINT) };
-    let output = tokio::task::spawn_blocking(move || run.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    // Every line the run printed, up to its end of output.
-    reader.join().unwrap();
-    while let Ok(line) = line_rx.try_recv() {
-        printed.push_str(&line);
-        printed.push('\n');
-    }
+    unsafe { libc::kill(run.child.id() as i32, libc::SIGINT) };
+    let (output, printed) = run.finish().await;
     let stderr = text(&output.stderr);
     assert!(!output.status.success(), "{printed}\n{stderr}");
     assert!(printed.contains("Cancelling job"), "{printed}\n{stderr}");

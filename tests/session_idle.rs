@@ -15,10 +15,9 @@ use std::time::Duration;
 use am_fake_yarn::{FakeYarn, task_executor};
 use serde_json::Value;
 use spindle::config::Configuration;
-use spindle::jobmanager::{Session, SessionParams};
+use spindle::jobmanager::Session;
 use spindle::rpc::Secret;
 use spindle::web::auth::request_token;
-use spindle::yarn_driver::StagedFile;
 use yarn::records::Resource;
 
 const SECRET: &[u8] = b"a-session-secret-of-32-bytes-idl";
@@ -54,20 +53,9 @@ async fn taskmanagers_the_minimum_does_not_need_are_released_after_the_idle_time
         ("yarn.heartbeat.interval", "1"),
         ("heartbeat.interval", "100"),
     ]);
-    let mut session = Session::start(SessionParams {
-        host: "127.0.0.1".into(),
-        scheduler: fake.rm_address.clone(),
-        protection: vec![],
-        amrm_token: fake.amrm_token(),
-        secret: Secret::new(SECRET.to_vec()).unwrap(),
-        conf,
-        binary: StagedFile::parse("hdfs://nn:8020/s/spindle|100|1").unwrap(),
-        staged_conf: StagedFile::parse("hdfs://nn:8020/s/spindle-conf.yaml|10|2").unwrap(),
-        ship: vec![],
-        job: None,
-    })
-    .await
-    .unwrap();
+    let mut session = Session::start(fake.session_params(conf, SECRET))
+        .await
+        .unwrap();
     let base = format!("http://127.0.0.1:{}", session.rest_address.port());
     let http = reqwest::Client::new();
     let logs = tempfile::tempdir().unwrap();

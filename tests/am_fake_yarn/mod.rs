@@ -293,6 +293,32 @@ impl FakeYarn {
     }
 
     /// The attempt's AMRMToken.
+    /// What a session ApplicationMaster on this fake YARN starts from: `conf`, the secret, and
+    /// made-up staged files (the TaskExecutors of these tests are started in process).
+    #[allow(dead_code)] // not every test file starts a session
+    pub fn session_params(
+        &self,
+        conf: spindle::config::Configuration,
+        secret: &[u8],
+    ) -> spindle::jobmanager::SessionParams {
+        spindle::jobmanager::SessionParams {
+            host: "127.0.0.1".into(),
+            scheduler: self.rm_address.clone(),
+            protection: vec![],
+            amrm_token: self.amrm_token(),
+            secret: Secret::new(secret.to_vec()).unwrap(),
+            conf,
+            binary: spindle::yarn_driver::StagedFile::parse("hdfs://nn:8020/s/spindle|100|1")
+                .unwrap(),
+            staged_conf: spindle::yarn_driver::StagedFile::parse(
+                "hdfs://nn:8020/s/spindle-conf.yaml|10|2",
+            )
+            .unwrap(),
+            ship: vec![],
+            job: None,
+        }
+    }
+
     pub fn amrm_token(&self) -> Token {
         Token::new(b"amrm-token".to_vec(), AMRM_PASSWORD, AMRM_TOKEN_KIND, "")
     }
